@@ -1,0 +1,143 @@
+/* catalog.h - the SQLite restore catalog.
+ *
+ * A cache of what the targets hold: which packs exist and where, which
+ * chunks each pack holds, which blobs and manifests are complete (all their
+ * chunks in recorded packs), and every snapshot's tags. SQLite in WAL mode,
+ * foreign keys on, synchronous=FULL, schema versioned by user_version with
+ * migrations (docs/CATALOG.md). Holds no secrets.
+ *
+ * Invariants the writers keep:
+ *  - a pack row exists only once the pack is durable on its targets;
+ *  - a blob row exists only when its digest was verified and all its
+ *    chunks are in recorded packs;
+ *  - a manifest row exists only when its own bytes are a recorded blob and
+ *    every child (blob or manifest) is recorded.
+ */
+#ifndef CAT_CATALOG_H
+#define CAT_CATALOG_H
+
+#include "util/digest.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cat;
+
+/* Open or create the catalog at path (its folder must exist), apply
+ * migrations. RV_CORRUPT if the file is not a catalog, RV_UNSUPPORTED if
+ * it was written by a newer regvault (user_version too high). */
+int cat_open(struct cat **out, const char *path);
+void cat_close(struct cat *c);
+
+/* Transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK). */
+int cat_begin(struct cat *c);
+int cat_commit(struct cat *c);
+void cat_rollback(struct cat *c);
+
+/* Key/value settings, e.g. "store_id". RV_NOTFOUND when unset. */
+int cat_meta_get(char **value, struct cat *c, const char *key);
+int cat_meta_set(struct cat *c, const char *key, const char *value);
+
+/* 1 present, 0 absent, <0 error. */
+int cat_blob_has(struct cat *c, const char *digest);
+int cat_manifest_has(struct cat *c, const char *digest);
+int cat_chunk_has(struct cat *c, const unsigned char id[32]);
+
+/* Recording a durable pack: call inside one transaction, in this order. */
+int cat_pack_add(struct cat *c, const char *pack_id, uint64_t size,
+		 int64_t created);
+int cat_pack_location_add(struct cat *c, const char *pack_id,
+			  const char *target);
+/* The chunk lives in pack_id at [offset, offset+length). A chunk already
+ * recorded (in another pack) is left as it is. */
+int cat_chunk_add(struct cat *c, const unsigned char id[32],
+		  const char *pack_id, uint64_t offset, uint32_t length,
+		  uint32_t plain_len);
+/* A complete blob: its ordered chunks (each already recorded). An
+ * existing row with the same digest is left as it is. */
+int cat_blob_add(struct cat *c, const char *digest, int64_t size,
+		 const unsigned char (*chunk_ids)[32], size_t n_chunks);
+
+/* A manifest's reference to a child. */
+struct cat_ref {
+	char digest[RV_DIGEST_MAX];
+	int is_manifest;        /* 1: child manifest (index entry); 0: blob */
+	int64_t size;
+	char media_type[128];
+	int nondistributable;   /* foreign layer: not stored, not restored */
+};
+
+/* A complete manifest: its bytes are the blob with the same digest (which
+ * must be recorded), refs are its children in document order (each
+ * recorded, except nondistributable ones). Existing rows are kept. */
+int cat_manifest_add(struct cat *c, const char *digest,
+		     const char *media_type, int64_t size,
+		     const struct cat_ref *refs, size_t n_refs);
+
+struct cat_manifest {
+	char digest[RV_DIGEST_MAX];
+	char media_type[128];
+	int64_t size;
+	struct cat_ref *refs;
+	size_t n_refs;
+};
+/* RV_NOTFOUND when absent. Free with cat_manifest_free. */
+int cat_manifest_get(struct cat_manifest **out, struct cat *c,
+		     const char *digest);
+void cat_manifest_free(struct cat_manifest *m);
+
+/* Where a blob's chunks are, in order. */
+struct cat_chunk_loc {
+	unsigned char id[32];
+	char pack_id[65];
+	uint64_t offset;
+	uint32_t length;
+	uint32_t plain_len;
+};
+/* RV_NOTFOUND when the blob is absent. *locs is malloc'd. */
+int cat_blob_chunks(struct cat_chunk_loc **locs, size_t *n, int64_t *size,
+		    struct cat *c, const char *digest);
+
+/* Snapshots. */
+struct cat_snapshot {
+	char id[65];        /* 64 hex */
+	int64_t time;       /* unix seconds, UTC */
+	char source[256];   /* the source's registry name */
+	char url[512];      /* the registry URL at backup time */
+	int64_t n_repos;
+	int64_t n_tags;
+};
+
+/* Record a snapshot with its tags: call inside a transaction, add the
+ * snapshot then each tag. The manifest of each tag must be recorded. */
+int cat_snapshot_add(struct cat *c, const struct cat_snapshot *s);
+int cat_snapshot_tag_add(struct cat *c, const char *snap_id, const char *repo,
+			 const char *tag, const char *manifest_digest);
+
+/* All snapshots, oldest first. *out malloc'd. */
+int cat_snapshot_list(struct cat_snapshot **out, size_t *n, struct cat *c);
+/* Resolve "latest", a full id, or a unique id prefix (>= 4 chars).
+ * RV_NOTFOUND when none matches; RV_INVALID when a prefix is ambiguous. */
+int cat_snapshot_find(struct cat_snapshot *out, struct cat *c,
+		      const char *ref);
+
+/* Called for each tag of a snapshot, ordered by repo then tag; return
+ * non-zero to stop (that value is returned). */
+typedef int (*cat_tag_fn)(void *arg, const char *repo, const char *tag,
+			  const char *manifest_digest);
+int cat_snapshot_tags(struct cat *c, const char *snap_id, cat_tag_fn fn,
+		      void *arg);
+
+/* Totals for reports. */
+struct cat_stats {
+	int64_t packs;
+	int64_t pack_bytes;
+	int64_t chunks;
+	int64_t blobs;
+	int64_t blob_bytes;
+	int64_t manifests;
+	int64_t snapshots;
+};
+int cat_stats_get(struct cat_stats *out, struct cat *c);
+
+#endif

@@ -1,0 +1,136 @@
+/* registry.h - an OCI distribution client over libcurl.
+ *
+ * One struct reg per registry; it owns one curl easy handle, so the
+ * connection is reused across requests (keep-alive). Not thread-safe: use
+ * one struct reg per thread.
+ *
+ * Auth: anonymous first; on 401 the WWW-Authenticate challenge decides:
+ *   Basic  -> username/password from the config;
+ *   Bearer -> GET realm?service=..&scope=repository:NAME:pull (or pull,push
+ *             for writes), with Basic credentials when configured; the token
+ *             is cached per scope until it expires.
+ * Redirects are followed by hand (at most 5); the Authorization header is
+ * sent only to the registry's own scheme://host:port.
+ *
+ * Every response body has a size cap. Errors set the thread's message
+ * (util/err.h) naming the registry, repository and object; secrets
+ * (passwords, tokens) never appear in messages or logs.
+ */
+#ifndef REG_REGISTRY_H
+#define REG_REGISTRY_H
+
+#include "util/buf.h"
+#include "util/digest.h"
+#include "util/strlist.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct reg;
+
+struct reg_config {
+	const char *name;     /* for messages, e.g. "prod" */
+	const char *url;      /* base URL: "https://r.example.com", "http://127.0.0.1:5000" */
+	const char *username; /* NULL: anonymous (still does Bearer anonymously) */
+	const char *password; /* secret; never logged */
+	const char *ca_file;  /* PEM bundle to trust, or NULL for the system's */
+	int insecure;         /* 1: do not verify TLS peer/host (explicit opt-in) */
+};
+
+#define REG_MEDIA_MAX 128
+
+/* What a manifest HEAD/GET/PUT tells about a manifest. */
+struct reg_desc {
+	char digest[RV_DIGEST_MAX];    /* "sha256:..." */
+	char media_type[REG_MEDIA_MAX];/* Content-Type without parameters */
+	int64_t size;                  /* bytes */
+};
+
+/* The four manifest media types we send in Accept and accept back. */
+#define REG_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define REG_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define REG_MT_DOCKER_LIST \
+	"application/vnd.docker.distribution.manifest.list.v2+json"
+#define REG_MT_DOCKER_V2 "application/vnd.docker.distribution.manifest.v2+json"
+
+/* Create a client (copies every string in cfg). RV_INVALID for a bad URL. */
+int reg_new(struct reg **out, const struct reg_config *cfg);
+void reg_free(struct reg *r);
+/* The base URL as configured, without a trailing slash. */
+const char *reg_url(const struct reg *r);
+
+/* Append every repository of GET /v2/_catalog to repos, following Link
+ * pages. RV_UNSUPPORTED (message says so) when the registry disables the
+ * catalog (404, 401/403 after auth). */
+int reg_catalog(struct reg *r, struct rv_strlist *repos);
+
+/* Append every tag of GET /v2/<repo>/tags/list, following Link pages.
+ * RV_NOTFOUND if the repository does not exist. */
+int reg_tags(struct reg *r, const char *repo, struct rv_strlist *tags);
+
+/* HEAD /v2/<repo>/manifests/<ref> with all four media types in Accept.
+ * ref is a tag or a digest. Fills out from Docker-Content-Digest,
+ * Content-Type and Content-Length. RV_NOTFOUND if absent. When the
+ * registry sends no Docker-Content-Digest, RV_UNSUPPORTED-free fallback:
+ * the function GETs the body and hashes it. */
+int reg_manifest_head(struct reg_desc *out, struct reg *r, const char *repo,
+		      const char *ref);
+
+/* GET a manifest; body receives the exact bytes (body->max caps it; the
+ * caller inits body). The digest is computed from the bytes: when ref is a
+ * digest it must equal it, and a Docker-Content-Digest header must agree;
+ * RV_CORRUPT otherwise. Schema 1 manifests are refused with
+ * RV_UNSUPPORTED and a message that says how to convert them. */
+int reg_manifest_get(struct rv_buf *body, struct reg_desc *out, struct reg *r,
+		     const char *repo, const char *ref);
+
+/* PUT a manifest under ref (a tag or its digest) with Content-Type
+ * media_type. When the registry answers with Docker-Content-Digest it must
+ * equal sha256(body): RV_CORRUPT otherwise. */
+int reg_manifest_put(struct reg *r, const char *repo, const char *ref,
+		     const char *media_type, const void *body, size_t len);
+
+/* Receives blob bytes as they arrive; return 0, or a negative code to
+ * abort the transfer (that code is returned by reg_blob_get). */
+typedef int (*reg_sink_fn)(void *arg, const void *data, size_t len);
+
+/* Stream GET /v2/<repo>/blobs/<digest> into sink. sha256 and size are
+ * checked as bytes arrive; a mismatch (wrong digest, longer or shorter
+ * than size) returns RV_CORRUPT after the sink saw the bytes, so the
+ * caller must discard what it received. size < 0: size unknown. */
+int reg_blob_get(struct reg *r, const char *repo, const char *digest,
+		 int64_t size, reg_sink_fn sink, void *arg);
+
+/* HEAD a blob: 0 and *size when present, RV_NOTFOUND when absent. */
+int reg_blob_head(int64_t *size, struct reg *r, const char *repo,
+		  const char *digest);
+
+/* Supplies upload bytes: fill up to cap bytes into buf, set *got (0 at the
+ * end). Return 0 or a negative code to abort. */
+typedef int (*reg_source_fn)(void *arg, void *buf, size_t cap, size_t *got);
+
+/* Upload a blob of known size: POST /v2/<repo>/blobs/uploads/ then one
+ * streaming PUT <location>?digest=<digest>. The registry verifies the
+ * digest; a refusal is RV_CORRUPT when it says DIGEST_INVALID. */
+int reg_blob_put(struct reg *r, const char *repo, const char *digest,
+		 int64_t size, reg_source_fn src, void *arg);
+
+/* Try a cross-repository mount (POST ...?mount=<digest>&from=<from_repo>).
+ * 0 when mounted; RV_NOTFOUND when the registry started an upload instead
+ * (the upload is cancelled); other codes on error. */
+int reg_blob_mount(struct reg *r, const char *repo, const char *digest,
+		   const char *from_repo);
+
+/* Counters since reg_new, for reports and tests. */
+struct reg_stats {
+	uint64_t requests;
+	uint64_t manifest_heads;
+	uint64_t manifest_gets;
+	uint64_t blob_gets;
+	uint64_t blob_bytes;   /* blob body bytes received */
+	uint64_t blob_puts;
+	uint64_t bytes_sent;
+};
+void reg_get_stats(struct reg_stats *out, const struct reg *r);
+
+#endif

@@ -1,0 +1,105 @@
+/* store.h - the archive store: targets + keys + packs, one handle.
+ *
+ * Layout on every target (docs/FORMAT.md):
+ *   regvault.json       store id, format version, chunker parameters
+ *   keys/<slot id>      key slots (JSON)
+ *   packs/<xx>/<id>     packs; id = sha256 of the file
+ *   snapshots/<id>      sealed snapshot records
+ *
+ * Writing: chunks are added to an open pack in a staging folder; when the
+ * caller flushes, the pack is finished and put on every target; only then
+ * does store_pack_flush return its description, for the caller to record
+ * in the catalog. Reading: a chunk is fetched by byte range from the first
+ * target that has its pack, authenticated, decompressed and its id
+ * recomputed.
+ */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include "store/pack.h"
+#include "util/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_ID_HEX 33 /* 16 random bytes as hex + NUL */
+#define STORE_FORMAT_VERSION 1
+
+struct store;
+struct target;
+
+/* Write regvault.json and a first key slot on every target. The targets
+ * must hold no store yet (RV_INVALID: "already initialised"). */
+int store_init(struct target **targets, size_t n, const char *passphrase,
+	       size_t pass_len, char store_id[STORE_ID_HEX]);
+
+/* Open an initialised store: read regvault.json from the first target
+ * that has it (all must agree on the store id), try each key slot.
+ * RV_NOTFOUND when no target is initialised (message says to run
+ * `regvault init`), RV_KEY when no slot opens with this passphrase.
+ * staging_dir holds packs being written. The store takes ownership of the
+ * targets array's elements (not of the array). */
+int store_open(struct store **out, struct target **targets, size_t n,
+	       const char *passphrase, size_t pass_len,
+	       const char *staging_dir);
+void store_free(struct store *s);
+
+const char *store_id(const struct store *s);
+/* Chunk size of the fixed-size chunker recorded in regvault.json. */
+size_t store_chunk_size(const struct store *s);
+size_t store_target_count(const struct store *s);
+const char *store_target_name(const struct store *s, size_t i);
+
+/* Keyed id of a chunk's plaintext. */
+int store_chunk_id(unsigned char out[32], const struct store *s,
+		   const void *data, size_t len);
+
+/* Append a chunk to the open pack (one is started when none is open). */
+int store_add_chunk(struct store *s, const unsigned char id[32],
+		    const void *plain, size_t len);
+/* Record a completed blob or manifest in the open pack. */
+int store_add_blob(struct store *s, const struct pack_blob *b);
+/* Mark / roll back the open pack (see pack_writer_mark). A mark taken
+ * before a flush cannot be rolled back after it: rollback then returns
+ * RV_INVALID. */
+void store_mark(struct store *s, struct pack_mark *m, uint64_t *generation);
+int store_rollback(struct store *s, const struct pack_mark *m,
+		   uint64_t generation);
+/* 1 when the open pack has reached its target size. */
+int store_pack_full(const struct store *s);
+/* 1 when a pack is open with at least one chunk or blob. */
+int store_pack_open(const struct store *s);
+
+/* What a flushed pack holds, to be recorded in the catalog. */
+struct store_flushed {
+	char pack_id[PACK_ID_HEX];
+	uint64_t size;
+	const struct pack_chunk *chunks; /* valid until store_flushed_free */
+	size_t n_chunks;
+	const struct pack_blob *blobs;
+	size_t n_blobs;
+	void *priv;
+};
+
+/* Finish the open pack and put it on every target; *out describes it.
+ * Fails (nothing to record) when any target fails. *out is NULL when no
+ * pack was open. */
+int store_flush(struct store *s, struct store_flushed **out);
+void store_flushed_free(struct store_flushed *f);
+
+/* Read one chunk: bytes [offset, offset+length) of pack_id, opened and
+ * checked against id; the plaintext is appended to out. RV_NOTFOUND when
+ * no target has the pack, RV_CORRUPT when no copy checks out. */
+int store_read_chunk(struct store *s, const char *pack_id, uint64_t offset,
+		     uint32_t length, const unsigned char id[32],
+		     struct rv_buf *out);
+
+/* Seal and put a snapshot record (JSON bytes) as snapshots/<snap_id> on
+ * every target. snap_id is 64 hex chars. */
+int store_put_snapshot(struct store *s, const char *snap_id,
+		       const void *json, size_t len);
+/* Fetch and open a snapshot record. */
+int store_get_snapshot(struct store *s, const char *snap_id,
+		       struct rv_buf *out);
+
+#endif
