@@ -38,7 +38,8 @@ int store_init(struct target **targets, size_t n, const char *passphrase,
  * RV_NOTFOUND when no target is initialised (message says to run
  * `regvault init`), RV_KEY when no slot opens with this passphrase.
  * staging_dir holds packs being written. The store takes ownership of the
- * targets array's elements (not of the array). */
+ * targets array's elements (not of the array); on failure the caller keeps
+ * them. */
 int store_open(struct store **out, struct target **targets, size_t n,
 	       const char *passphrase, size_t pass_len,
 	       const char *staging_dir);

@@ -1,5 +1,7 @@
 #include "log.h"
 
+#include "progress.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -21,6 +23,7 @@ void rv_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	rv_progress_done();
 	if (level == RV_LOG_INFO)
 		fprintf(stderr, "regvault: %s\n", line);
 	else

@@ -1,0 +1,279 @@
+#include "cli/cli.h"
+
+#include "catalog/catalog.h"
+#include "registry/registry.h"
+#include "store/store.h"
+#include "store/target.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_exit_code(int rc)
+{
+	switch (rc) {
+	case RV_OK:
+		return EXIT_OK;
+	case RV_INVALID:
+		return EXIT_USAGE;
+	case RV_KEY:
+		return EXIT_KEY;
+	case RV_CORRUPT:
+		return EXIT_INTEGRITY;
+	case RV_LOCKED:
+		return EXIT_LOCKED;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+int cli_fail(int rc)
+{
+	const char *msg = rv_err_msg();
+	fprintf(stderr, "regvault: error: %s\n",
+		*msg ? msg : rv_code_name(rc));
+	return cli_exit_code(rc);
+}
+
+void cli_time(char *buf, size_t size, long long t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int app_load_config(struct app *a)
+{
+	const char *path = a->config_path;
+	int rc;
+	if (!path)
+		path = getenv("REGVAULT_CONFIG");
+	if (!path || !*path)
+		path = "/etc/regvault/regvault.yml";
+	rc = cfg_load(&a->cfg, path);
+	/* a missing or broken config is a usage error */
+	return rc == RV_NOTFOUND ? RV_INVALID : rc;
+}
+
+static int catalog_dir(const struct app *a)
+{
+	char *dir = rv_fs_dirname(a->cfg->catalog);
+	int rc;
+	if (!dir)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	rc = rv_fs_mkdirs(dir, 0700);
+	free(dir);
+	return rc;
+}
+
+int app_lock(struct app *a)
+{
+	struct rv_buf path = RV_BUF_INIT(8192);
+	int rc = catalog_dir(a);
+	if (!rc)
+		rc = rv_buf_printf(&path, "%s.lock", a->cfg->catalog);
+	if (rc)
+		goto done;
+	a->lock_fd = open(rv_buf_cstr(&path), O_RDWR | O_CREAT | O_CLOEXEC,
+			  0600);
+	if (a->lock_fd < 0) {
+		rc = rv_err_errno(RV_IO, errno, "cannot open the lock file '%s'",
+				  rv_buf_cstr(&path));
+		goto done;
+	}
+	if (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			rc = rv_err_set(RV_LOCKED,
+					"another regvault run holds the lock "
+					"'%s'; wait for it to finish",
+					rv_buf_cstr(&path));
+		else
+			rc = rv_err_errno(RV_IO, errno, "cannot lock '%s'",
+					  rv_buf_cstr(&path));
+		close(a->lock_fd);
+		a->lock_fd = -1;
+	}
+done:
+	rv_buf_release(&path);
+	return rc;
+}
+
+int app_open_catalog(struct app *a)
+{
+	char *bound = NULL;
+	int rc = catalog_dir(a);
+	if (!rc)
+		rc = cat_open(&a->cat, a->cfg->catalog);
+	if (rc || !a->store)
+		return rc;
+	rc = cat_meta_get(&bound, a->cat, "store_id");
+	if (rc == RV_NOTFOUND)
+		return cat_meta_set(a->cat, "store_id", store_id(a->store));
+	if (!rc && strcmp(bound, store_id(a->store)))
+		rc = rv_err_set(RV_INVALID,
+				"catalog '%s' belongs to store %s, but the "
+				"targets hold store %s; point 'catalog' at "
+				"another file",
+				a->cfg->catalog, bound, store_id(a->store));
+	free(bound);
+	return rc;
+}
+
+static int open_targets(struct target ***out, const struct config *cfg,
+			int create)
+{
+	struct target **ts = calloc(cfg->n_targets, sizeof(*ts));
+	int rc = 0;
+	if (!ts)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < cfg->n_targets; i++)
+		rc = target_dir_open(&ts[i], cfg->targets[i].name,
+				     cfg->targets[i].path, create);
+	if (rc) {
+		for (size_t i = 0; i < cfg->n_targets; i++)
+			target_free(ts[i]);
+		free(ts);
+		return rc;
+	}
+	*out = ts;
+	return 0;
+}
+
+static void free_targets(struct target **ts, size_t n)
+{
+	if (!ts)
+		return;
+	for (size_t i = 0; i < n; i++)
+		target_free(ts[i]);
+	free(ts);
+}
+
+int cmd_init(struct app *a, int argc, char **argv)
+{
+	struct target **ts = NULL;
+	char *pass = NULL;
+	size_t pass_len = 0;
+	char id[STORE_ID_HEX];
+	int rc;
+
+	if (argc > 1)
+		return cli_usage(cli_command("init"), "unexpected argument '%s'",
+				 argv[1]);
+	rc = app_load_config(a);
+	if (!rc)
+		rc = app_lock(a);
+	if (!rc)
+		rc = cfg_passphrase(&pass, &pass_len, a->cfg);
+	if (!rc)
+		rc = open_targets(&ts, a->cfg, 1);
+	if (!rc)
+		rc = store_init(ts, a->cfg->n_targets, pass, pass_len, id);
+	free_targets(ts, a->cfg ? a->cfg->n_targets : 0);
+	ts = NULL;
+	if (!rc)
+		rc = app_open_store(a);
+	if (!rc)
+		rc = app_open_catalog(a);
+	if (pass) {
+		OPENSSL_cleanse(pass, pass_len);
+		free(pass);
+	}
+	if (rc)
+		return cli_fail(rc);
+	if (a->json)
+		printf("{\"store_id\":\"%s\",\"targets\":%zu}\n", id,
+		       a->cfg->n_targets);
+	else
+		printf("initialised store %s on %zu target(s)\n", id,
+		       a->cfg->n_targets);
+	return EXIT_OK;
+}
+
+int app_open_store(struct app *a)
+{
+	struct target **ts = NULL;
+	struct rv_buf staging = RV_BUF_INIT(8192);
+	char *pass = NULL;
+	size_t pass_len = 0;
+	int rc = cfg_passphrase(&pass, &pass_len, a->cfg);
+	if (!rc)
+		rc = open_targets(&ts, a->cfg, 0);
+	if (!rc)
+		rc = rv_buf_printf(&staging, "%s.staging", a->cfg->catalog);
+	if (!rc)
+		rc = store_open(&a->store, ts, a->cfg->n_targets, pass,
+				pass_len, rv_buf_cstr(&staging));
+	if (rc == RV_KEY)
+		rv_err_set(RV_KEY,
+			   "%s; check REGVAULT_PASSWORD or key.passphrase_file "
+			   "(the passphrase given at 'regvault init')",
+			   rv_err_msg());
+	if (rc && ts)
+		free_targets(ts, a->cfg->n_targets);
+	else
+		free(ts); /* the store owns the targets now */
+	if (pass) {
+		OPENSSL_cleanse(pass, pass_len);
+		free(pass);
+	}
+	rv_buf_release(&staging);
+	return rc;
+}
+
+int app_open_registry(struct reg **out, struct app *a, const char *name)
+{
+	const struct cfg_registry *cr = cfg_registry_find(a->cfg, name);
+	struct reg_config rc_cfg;
+	char *password = NULL;
+	int rc;
+
+	memset(&rc_cfg, 0, sizeof(rc_cfg));
+	if (!cr) {
+		if (strncmp(name, "http://", 7) && strncmp(name, "https://", 8))
+			return rv_err_set(RV_INVALID,
+					  "'%s' is neither a registry name "
+					  "from the config nor an http(s) URL",
+					  name);
+		rc_cfg.name = name;
+		rc_cfg.url = name;
+		return reg_new(out, &rc_cfg);
+	}
+	rc = cfg_registry_password(&password, cr);
+	if (rc)
+		return rc;
+	rc_cfg.name = cr->name;
+	rc_cfg.url = cr->url;
+	rc_cfg.username = cr->username;
+	rc_cfg.password = password;
+	rc_cfg.ca_file = cr->ca_file;
+	rc_cfg.insecure = cr->insecure;
+	rc = reg_new(out, &rc_cfg);
+	if (password) {
+		OPENSSL_cleanse(password, strlen(password));
+		free(password);
+	}
+	return rc;
+}
+
+void app_close(struct app *a)
+{
+	store_free(a->store);
+	cat_close(a->cat);
+	cfg_free(a->cfg);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
+	a->store = NULL;
+	a->cat = NULL;
+	a->cfg = NULL;
+	a->lock_fd = -1;
+}

@@ -1,0 +1,77 @@
+/* cli.h - what the command files share: the application context, the
+ * command table, and the mapping from error codes to exit codes.
+ *
+ * Exit codes (README.md lists them):
+ *   0 success; 1 failure; 2 usage or config error; 3 wrong passphrase or
+ *   key; 4 integrity error (a digest or authentication tag did not match);
+ *   5 locked by another run.
+ */
+#ifndef CLI_CLI_H
+#define CLI_CLI_H
+
+#include "cli/config.h"
+
+#include <stddef.h>
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,
+	EXIT_USAGE = 2,
+	EXIT_KEY = 3,
+	EXIT_INTEGRITY = 4,
+	EXIT_LOCKED = 5,
+};
+
+struct cat;
+struct store;
+struct reg;
+
+struct app {
+	const char *config_path;
+	int json;
+	struct config *cfg;
+	struct cat *cat;
+	struct store *store;
+	int lock_fd;
+};
+
+struct command {
+	const char *name;
+	int (*run)(struct app *a, int argc, char **argv);
+	const char *usage;
+	const char *summary;
+};
+
+/* The exit code for an rv_code. */
+int cli_exit_code(int rc);
+/* Print the thread's error message as "regvault: error: ..." and return
+ * the exit code for rc. */
+int cli_fail(int rc);
+/* Print a usage error for cmd and return EXIT_USAGE. */
+int cli_usage(const struct command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const struct command *cli_command(const char *name);
+
+/* Load the config named by a->config_path. */
+int app_load_config(struct app *a);
+/* Take the run lock (a flock on "<catalog>.lock"): RV_LOCKED when another
+ * run holds it. */
+int app_lock(struct app *a);
+/* Open the catalog (creating its folder and file when missing) and check
+ * it belongs to the opened store, if one is open. */
+int app_open_catalog(struct app *a);
+/* Open every target and unlock the store with the passphrase. */
+int app_open_store(struct app *a);
+/* A registry client for a config name or an http(s) URL. */
+int app_open_registry(struct reg **out, struct app *a, const char *name_or_url);
+void app_close(struct app *a);
+
+int cmd_init(struct app *a, int argc, char **argv);
+int cmd_backup(struct app *a, int argc, char **argv);
+int cmd_snapshots(struct app *a, int argc, char **argv);
+int cmd_restore(struct app *a, int argc, char **argv);
+
+/* RFC 3339 UTC time of a unix timestamp into buf (>= 21 bytes). */
+void cli_time(char *buf, size_t size, long long t);
+
+#endif

@@ -1,0 +1,493 @@
+#include "cli/config.h"
+
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fs.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define CFG_MAX_BYTES (1u << 20)
+#define SECRET_MAX_BYTES 4096
+
+struct cfg_ctx {
+	yaml_document_t *doc;
+	const char *path;
+};
+
+static int cfg_err(const struct cfg_ctx *x, const yaml_node_t *n,
+		   const char *what)
+{
+	return rv_err_set(RV_INVALID, "config '%s' line %lu: %s", x->path,
+			  n ? (unsigned long)n->start_mark.line + 1 : 0UL,
+			  what);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
+						: NULL;
+}
+
+static int get_str(char **out, const struct cfg_ctx *x, const yaml_node_t *v,
+		   const char *key)
+{
+	char msg[256];
+	const char *s = scalar(v);
+	if (!s || !*s) {
+		snprintf(msg, sizeof(msg), "'%s' must be a non-empty string",
+			 key);
+		return cfg_err(x, v, msg);
+	}
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : rv_err_set(RV_NOMEM, "out of memory");
+}
+
+static int get_bool(int *out, const struct cfg_ctx *x, const yaml_node_t *v,
+		    const char *key)
+{
+	char msg[256];
+	const char *s = scalar(v);
+	if (s && (!strcmp(s, "true") || !strcmp(s, "yes"))) {
+		*out = 1;
+		return 0;
+	}
+	if (s && (!strcmp(s, "false") || !strcmp(s, "no"))) {
+		*out = 0;
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "'%s' must be true or false", key);
+	return cfg_err(x, v, msg);
+}
+
+static int get_strlist(struct rv_strlist *out, const struct cfg_ctx *x,
+		       yaml_node_t *v, const char *key)
+{
+	char msg[256];
+	if (v->type != YAML_SEQUENCE_NODE) {
+		snprintf(msg, sizeof(msg), "'%s' must be a list of strings",
+			 key);
+		return cfg_err(x, v, msg);
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(x->doc, *it);
+		const char *s = scalar(item);
+		int rc;
+		if (!s || !*s) {
+			snprintf(msg, sizeof(msg),
+				 "'%s' must be a list of strings", key);
+			return cfg_err(x, item, msg);
+		}
+		if ((rc = rv_strlist_add(out, s)))
+			return rc;
+	}
+	return 0;
+}
+
+static int unknown_key(const struct cfg_ctx *x, const yaml_node_t *k,
+		       const char *where)
+{
+	char msg[512];
+	snprintf(msg, sizeof(msg), "unknown key '%s' in %s (see the README's "
+		 "config reference)", scalar(k) ? scalar(k) : "?", where);
+	return cfg_err(x, k, msg);
+}
+
+static int parse_key(char **passfile, const struct cfg_ctx *x, yaml_node_t *m)
+{
+	if (m->type != YAML_MAPPING_NODE)
+		return cfg_err(x, m, "'key' must be a mapping");
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+	     p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
+		const char *ks = scalar(k);
+		int rc;
+		if (ks && !strcmp(ks, "passphrase_file"))
+			rc = get_str(passfile, x, v, ks);
+		else if (ks && !strcmp(ks, "passphrase"))
+			rc = cfg_err(x, k, "a passphrase is never written in "
+					   "the config; use passphrase_file "
+					   "or REGVAULT_PASSWORD");
+		else
+			rc = unknown_key(x, k, "'key'");
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int parse_registry(struct cfg_registry *r, const struct cfg_ctx *x,
+			  yaml_node_t *m)
+{
+	if (m->type != YAML_MAPPING_NODE)
+		return cfg_err(x, m, "each registry must be a mapping");
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+	     p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
+		const char *ks = scalar(k);
+		int rc;
+		if (!ks)
+			rc = cfg_err(x, k, "keys must be strings");
+		else if (!strcmp(ks, "name"))
+			rc = get_str(&r->name, x, v, ks);
+		else if (!strcmp(ks, "url"))
+			rc = get_str(&r->url, x, v, ks);
+		else if (!strcmp(ks, "username"))
+			rc = get_str(&r->username, x, v, ks);
+		else if (!strcmp(ks, "password_file"))
+			rc = get_str(&r->password_file, x, v, ks);
+		else if (!strcmp(ks, "password_env"))
+			rc = get_str(&r->password_env, x, v, ks);
+		else if (!strcmp(ks, "ca_file"))
+			rc = get_str(&r->ca_file, x, v, ks);
+		else if (!strcmp(ks, "insecure"))
+			rc = get_bool(&r->insecure, x, v, ks);
+		else if (!strcmp(ks, "password"))
+			rc = cfg_err(x, k, "passwords are never written in the "
+					   "config; use password_file or "
+					   "password_env");
+		else
+			rc = unknown_key(x, k, "a registry");
+		if (rc)
+			return rc;
+	}
+	if (!r->name || !r->url)
+		return cfg_err(x, m, "a registry needs 'name' and 'url'");
+	if (strncmp(r->url, "http://", 7) && strncmp(r->url, "https://", 8))
+		return cfg_err(x, m, "registry 'url' must start with "
+				     "http:// or https://");
+	return 0;
+}
+
+static int parse_source(struct cfg_source *s, const struct cfg_ctx *x,
+			yaml_node_t *m)
+{
+	if (m->type != YAML_MAPPING_NODE)
+		return cfg_err(x, m, "each source must be a mapping");
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+	     p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
+		const char *ks = scalar(k);
+		int rc;
+		if (!ks)
+			rc = cfg_err(x, k, "keys must be strings");
+		else if (!strcmp(ks, "registry"))
+			rc = get_str(&s->registry, x, v, ks);
+		else if (!strcmp(ks, "repositories"))
+			rc = get_strlist(&s->repositories, x, v, ks);
+		else if (!strcmp(ks, "exclude"))
+			rc = get_strlist(&s->exclude, x, v, ks);
+		else
+			rc = unknown_key(x, k, "a source");
+		if (rc)
+			return rc;
+	}
+	if (!s->registry)
+		return cfg_err(x, m, "a source needs 'registry'");
+	return 0;
+}
+
+static int parse_target(struct cfg_target *t, const struct cfg_ctx *x,
+			yaml_node_t *m)
+{
+	if (m->type != YAML_MAPPING_NODE)
+		return cfg_err(x, m, "each target must be a mapping");
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+	     p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
+		const char *ks = scalar(k);
+		int rc;
+		if (!ks)
+			rc = cfg_err(x, k, "keys must be strings");
+		else if (!strcmp(ks, "name"))
+			rc = get_str(&t->name, x, v, ks);
+		else if (!strcmp(ks, "type"))
+			rc = get_str(&t->type, x, v, ks);
+		else if (!strcmp(ks, "path"))
+			rc = get_str(&t->path, x, v, ks);
+		else
+			rc = unknown_key(x, k, "a target");
+		if (rc)
+			return rc;
+	}
+	if (!t->name || !t->type)
+		return cfg_err(x, m, "a target needs 'name' and 'type'");
+	if (strcmp(t->type, "dir"))
+		return cfg_err(x, m, "target 'type' must be 'dir' (the only "
+				     "type this version supports)");
+	if (!t->path)
+		return cfg_err(x, m, "a 'dir' target needs 'path'");
+	return 0;
+}
+
+/* Allocate n zeroed elements of a sequence node and parse each. */
+#define PARSE_SEQ(x, node, arr, count, fn, what)                              \
+	do {                                                                  \
+		size_t n_ = 0;                                                \
+		if ((node)->type != YAML_SEQUENCE_NODE)                       \
+			return cfg_err(x, node, "'" what "' must be a list"); \
+		n_ = (size_t)((node)->data.sequence.items.top -               \
+			      (node)->data.sequence.items.start);             \
+		if (n_ > 1000)                                                \
+			return cfg_err(x, node, "too many " what);            \
+		(arr) = calloc(n_ ? n_ : 1, sizeof(*(arr)));                  \
+		if (!(arr))                                                   \
+			return rv_err_set(RV_NOMEM, "out of memory");         \
+		(count) = n_;                                                 \
+		for (size_t i_ = 0; i_ < n_; i_++) {                          \
+			int rc_ = fn(&(arr)[i_], x,                           \
+				     yaml_document_get_node(                  \
+					     (x)->doc,                        \
+					     (node)->data.sequence.items      \
+						     .start[i_]));            \
+			if (rc_)                                              \
+				return rc_;                                   \
+		}                                                             \
+	} while (0)
+
+static int parse_root(struct config *c, const struct cfg_ctx *x,
+		      yaml_node_t *root)
+{
+	if (!root)
+		return cfg_err(x, NULL, "the file is empty");
+	if (root->type != YAML_MAPPING_NODE)
+		return cfg_err(x, root, "the top level must be a mapping");
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+	     p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
+		const char *ks = scalar(k);
+		int rc = 0;
+		if (!ks)
+			rc = cfg_err(x, k, "keys must be strings");
+		else if (!strcmp(ks, "catalog"))
+			rc = get_str(&c->catalog, x, v, ks);
+		else if (!strcmp(ks, "key"))
+			rc = parse_key(&c->passphrase_file, x, v);
+		else if (!strcmp(ks, "registries"))
+			PARSE_SEQ(x, v, c->registries, c->n_registries,
+				  parse_registry, "registries");
+		else if (!strcmp(ks, "sources"))
+			PARSE_SEQ(x, v, c->sources, c->n_sources, parse_source,
+				  "sources");
+		else if (!strcmp(ks, "targets"))
+			PARSE_SEQ(x, v, c->targets, c->n_targets, parse_target,
+				  "targets");
+		else
+			rc = unknown_key(x, k, "the top level");
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int validate(const struct config *c, const struct cfg_ctx *x)
+{
+	char msg[512];
+	if (!c->catalog)
+		return cfg_err(x, NULL, "'catalog' (the catalog file's path) "
+					"is required");
+	if (!c->n_targets)
+		return cfg_err(x, NULL, "at least one entry in 'targets' is "
+					"required");
+	for (size_t i = 0; i < c->n_registries; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->registries[i].name,
+				    c->registries[j].name)) {
+				snprintf(msg, sizeof(msg),
+					 "registry name '%s' is used twice",
+					 c->registries[i].name);
+				return cfg_err(x, NULL, msg);
+			}
+	for (size_t i = 0; i < c->n_targets; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(c->targets[i].name, c->targets[j].name)) {
+				snprintf(msg, sizeof(msg),
+					 "target name '%s' is used twice",
+					 c->targets[i].name);
+				return cfg_err(x, NULL, msg);
+			}
+	for (size_t i = 0; i < c->n_sources; i++)
+		if (!cfg_registry_find(c, c->sources[i].registry)) {
+			snprintf(msg, sizeof(msg),
+				 "source names registry '%s', which is not in "
+				 "'registries'",
+				 c->sources[i].registry);
+			return cfg_err(x, NULL, msg);
+		}
+	return 0;
+}
+
+int cfg_load(struct config **out, const char *path)
+{
+	struct rv_buf text = RV_BUF_INIT(CFG_MAX_BYTES);
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct config *c = NULL;
+	struct cfg_ctx x = { &doc, path };
+	int rc, have_parser = 0, have_doc = 0;
+
+	*out = NULL;
+	rc = rv_fs_read_file(&text, path);
+	if (rc) {
+		if (rc == RV_NOTFOUND)
+			rv_err_set(RV_NOTFOUND,
+				   "config file '%s' does not exist (give "
+				   "--config FILE or set REGVAULT_CONFIG)",
+				   path);
+		goto done;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		rc = rv_err_set(RV_NOMEM, "out of memory (yaml)");
+		goto done;
+	}
+	have_parser = 1;
+	yaml_parser_set_input_string(&parser, text.data ? text.data
+						      : (const unsigned char *)"",
+				     text.len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = rv_err_set(RV_INVALID, "config '%s' line %lu: %s", path,
+				(unsigned long)parser.problem_mark.line + 1,
+				parser.problem ? parser.problem
+					       : "not valid YAML");
+		goto done;
+	}
+	have_doc = 1;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->path = strdup(path))) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	rc = parse_root(c, &x, yaml_document_get_root_node(&doc));
+	if (!rc)
+		rc = validate(c, &x);
+	if (!rc) {
+		*out = c;
+		c = NULL;
+	}
+done:
+	if (have_doc)
+		yaml_document_delete(&doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	cfg_free(c);
+	rv_buf_release(&text);
+	return rc;
+}
+
+void cfg_free(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_registries; i++) {
+		struct cfg_registry *r = &c->registries[i];
+		free(r->name);
+		free(r->url);
+		free(r->username);
+		free(r->password_file);
+		free(r->password_env);
+		free(r->ca_file);
+	}
+	for (size_t i = 0; i < c->n_sources; i++) {
+		free(c->sources[i].registry);
+		rv_strlist_release(&c->sources[i].repositories);
+		rv_strlist_release(&c->sources[i].exclude);
+	}
+	for (size_t i = 0; i < c->n_targets; i++) {
+		free(c->targets[i].name);
+		free(c->targets[i].type);
+		free(c->targets[i].path);
+	}
+	free(c->registries);
+	free(c->sources);
+	free(c->targets);
+	free(c->catalog);
+	free(c->passphrase_file);
+	free(c->path);
+	free(c);
+}
+
+const struct cfg_registry *cfg_registry_find(const struct config *c,
+					     const char *name)
+{
+	for (size_t i = 0; i < c->n_registries; i++)
+		if (!strcmp(c->registries[i].name, name))
+			return &c->registries[i];
+	return NULL;
+}
+
+/* Read a one-line secret file; one trailing newline (and \r) stripped. */
+static int read_secret(char **out, size_t *len, const char *path,
+		       const char *what)
+{
+	struct rv_buf b = RV_BUF_INIT(SECRET_MAX_BYTES);
+	int rc = rv_fs_read_file(&b, path);
+	if (rc) {
+		OPENSSL_cleanse(b.data, b.cap);
+		rv_buf_release(&b);
+		if (rc == RV_NOTFOUND)
+			rc = RV_INVALID;
+		return rv_err_set(rc, "cannot read the %s file '%s': %s", what,
+				  path, rv_err_msg());
+	}
+	if (b.len && b.data[b.len - 1] == '\n')
+		b.data[--b.len] = '\0';
+	if (b.len && b.data[b.len - 1] == '\r')
+		b.data[--b.len] = '\0';
+	*out = rv_buf_detach(&b, len);
+	return *out ? 0 : rv_err_set(RV_NOMEM, "out of memory");
+}
+
+int cfg_passphrase(char **out, size_t *len, const struct config *c)
+{
+	const char *env = getenv("REGVAULT_PASSWORD");
+	*out = NULL;
+	if (env && *env) {
+		*out = strdup(env);
+		*len = strlen(env);
+		return *out ? 0 : rv_err_set(RV_NOMEM, "out of memory");
+	}
+	if (c->passphrase_file) {
+		int rc = read_secret(out, len, c->passphrase_file,
+				     "passphrase");
+		if (!rc && *len == 0) {
+			free(*out);
+			*out = NULL;
+			return rv_err_set(RV_INVALID,
+					  "the passphrase file '%s' is empty",
+					  c->passphrase_file);
+		}
+		return rc;
+	}
+	return rv_err_set(RV_INVALID,
+			  "no passphrase: set REGVAULT_PASSWORD or "
+			  "key.passphrase_file in '%s'",
+			  c->path);
+}
+
+int cfg_registry_password(char **out, const struct cfg_registry *r)
+{
+	size_t len;
+	*out = NULL;
+	if (r->password_env) {
+		const char *v = getenv(r->password_env);
+		if (!v)
+			return rv_err_set(RV_INVALID,
+					  "registry '%s': environment variable "
+					  "'%s' (password_env) is not set",
+					  r->name, r->password_env);
+		*out = strdup(v);
+		return *out ? 0 : rv_err_set(RV_NOMEM, "out of memory");
+	}
+	if (r->password_file)
+		return read_secret(out, &len, r->password_file, "password");
+	return 0;
+}

@@ -1,0 +1,119 @@
+/* main.c - global options and the command table. */
+#include "cli/cli.h"
+
+#include "util/err.h"
+#include "util/log.h"
+
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef REGVAULT_VERSION
+#define REGVAULT_VERSION "0.1.0"
+#endif
+
+static const struct command commands[] = {
+	{ "init", cmd_init, "init",
+	  "create the store on every target and a first key slot" },
+	{ "backup", cmd_backup, "backup [--source REGISTRY] [--json]",
+	  "take a snapshot of every source (or one)" },
+	{ "snapshots", cmd_snapshots, "snapshots [--json]",
+	  "list the snapshots in the catalog" },
+	{ "restore", cmd_restore,
+	  "restore SNAPSHOT --to REGISTRY [--repo GLOB]... [--dry-run] [--json]",
+	  "replay a snapshot (an id, a unique prefix or 'latest') into a "
+	  "registry" },
+};
+
+const struct command *cli_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: regvault [--config FILE] [-q|--quiet] [-v|--verbose] "
+		   "COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-70s\n      %s\n", commands[i].usage,
+			commands[i].summary);
+	fprintf(f,
+		"\nThe config file is --config FILE, else $REGVAULT_CONFIG, "
+		"else /etc/regvault/regvault.yml.\n"
+		"The store passphrase comes from $REGVAULT_PASSWORD or "
+		"key.passphrase_file.\n"
+		"Exit codes: 0 ok, 1 failure, 2 usage or config error, 3 wrong "
+		"passphrase or key,\n4 integrity error, 5 locked by another "
+		"run.\n");
+}
+
+int cli_usage(const struct command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "regvault: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (cmd)
+		fprintf(stderr, "\nusage: regvault %s\n", cmd->usage);
+	else
+		fprintf(stderr, "\n(see 'regvault --help')\n");
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct app a;
+	const struct command *cmd;
+	int i, code;
+
+	memset(&a, 0, sizeof(a));
+	a.lock_fd = -1;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *o = argv[i];
+		if (!strcmp(o, "--config") || !strcmp(o, "-c")) {
+			if (++i == argc)
+				return cli_usage(NULL, "--config needs a file");
+			a.config_path = argv[i];
+		} else if (!strncmp(o, "--config=", 9)) {
+			a.config_path = o + 9;
+		} else if (!strcmp(o, "-q") || !strcmp(o, "--quiet")) {
+			rv_log_set_level(RV_LOG_WARN);
+		} else if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) {
+			rv_log_set_level(RV_LOG_DEBUG);
+		} else if (!strcmp(o, "--json")) {
+			a.json = 1;
+		} else if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(o, "--version")) {
+			printf("regvault %s\n", REGVAULT_VERSION);
+			return EXIT_OK;
+		} else {
+			return cli_usage(NULL, "unknown option '%s'", o);
+		}
+	}
+	if (i == argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[i], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	cmd = cli_command(argv[i]);
+	if (!cmd)
+		return cli_usage(NULL, "unknown command '%s'", argv[i]);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "regvault: error: cannot initialise libcurl\n");
+		return EXIT_FAIL;
+	}
+	code = cmd->run(&a, argc - i, argv + i);
+	app_close(&a);
+	curl_global_cleanup();
+	return code;
+}

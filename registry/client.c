@@ -1,0 +1,432 @@
+/* client.c - listing (catalog, tags) and manifests. */
+#include "registry/internal.h"
+#include "registry/manifest.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ACCEPT_MANIFESTS                                                       \
+	REG_MT_OCI_INDEX ", " REG_MT_OCI_MANIFEST ", " REG_MT_DOCKER_LIST      \
+			 ", " REG_MT_DOCKER_V2
+
+/* "repo:tag" or "repo@sha256:..." for messages */
+static void ref_name(char *out, size_t cap, const char *repo, const char *ref)
+{
+	snprintf(out, cap, "%s%s%s", repo, rv_digest_valid(ref) ? "@" : ":",
+		 ref);
+}
+
+static int add_names(struct reg *r, struct rv_strlist *list,
+		     const struct rv_buf *body, const char *key,
+		     const char *what, int repos)
+{
+	json_t *root = NULL, *arr, *v;
+	size_t i;
+	int rv = 0;
+
+	root = json_loadb((const char *)body->data, body->len, 0, NULL);
+	if (!json_is_object(root)) {
+		rv = rv_err_set(RV_CORRUPT,
+				"cannot %s on registry '%s': the answer is not "
+				"a JSON object",
+				what, r->name);
+		goto done;
+	}
+	arr = json_object_get(root, key);
+	if (!arr || json_is_null(arr))
+		goto done;
+	if (!json_is_array(arr)) {
+		rv = rv_err_set(RV_CORRUPT,
+				"cannot %s on registry '%s': \"%s\" is not a "
+				"list",
+				what, r->name, key);
+		goto done;
+	}
+	json_array_foreach(arr, i, v)
+	{
+		const char *s = json_string_value(v);
+		if (!s || strlen(s) != json_string_length(v)) {
+			rv = rv_err_set(RV_CORRUPT,
+					"cannot %s on registry '%s': a name is "
+					"not a string",
+					what, r->name);
+			goto done;
+		}
+		if (repos ? !reg_repo_valid(s) : !reg_tag_valid(s)) {
+			rv_warn("registry '%s': skipping invalid %s '%.200s' "
+				"(%s)",
+				r->name, repos ? "repository name" : "tag", s,
+				what);
+			continue;
+		}
+		rv = rv_strlist_add(list, s);
+		if (rv)
+			goto done;
+	}
+done:
+	json_decref(root);
+	return rv;
+}
+
+static int list_pages(struct reg *r, struct rv_strlist *list,
+		      const char *first_url, const char *scope, const char *key,
+		      const char *what, int catalog)
+{
+	struct rv_buf body = RV_BUF_INIT(REG_PAGE_MAX);
+	struct reg_resp resp;
+	struct reg_req req;
+	char *url = NULL, *link = NULL, *next = NULL;
+	int rv;
+
+	reg_resp_init(&resp);
+	url = strdup(first_url);
+	if (!url) {
+		rv = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t page = 0;; page++) {
+		if (page >= REG_PAGES_MAX) {
+			rv = rv_err_set(RV_NET,
+					"cannot %s on registry '%s': more than "
+					"%d pages",
+					what, r->name, REG_PAGES_MAX);
+			goto done;
+		}
+		memset(&req, 0, sizeof(req));
+		req.method = "GET";
+		req.url = url;
+		req.what = what;
+		req.scope = scope;
+		req.accept = "application/json";
+		req.out = &body;
+		req.out_max = REG_PAGE_MAX;
+		rv = reg_do(r, &req, &resp);
+		if (rv)
+			goto done;
+		if (catalog && (resp.status == 404 || resp.status == 401 ||
+				resp.status == 403)) {
+			rv = rv_err_set(RV_UNSUPPORTED,
+					"registry '%s' does not allow listing "
+					"its catalog (HTTP %ld); list the "
+					"repositories in the configuration "
+					"instead",
+					r->name, resp.status);
+			goto done;
+		}
+		if (resp.status != 200) {
+			rv = reg_status_error(r, &req, &resp);
+			goto done;
+		}
+		rv = add_names(r, list, &body, key, what, catalog);
+		if (rv)
+			goto done;
+		if (!resp.link)
+			break;
+		free(link);
+		link = NULL;
+		rv = reg_parse_link(&link, resp.link);
+		if (rv == RV_NOTFOUND)
+			break;
+		if (rv) {
+			rv = rv_err_set(RV_CORRUPT,
+					"cannot %s on registry '%s': malformed "
+					"Link header",
+					what, r->name);
+			goto done;
+		}
+		rv = reg_url_resolve(&next, resp.url, link);
+		if (rv || !reg_same_origin(r, next)) {
+			rv = rv_err_set(RV_NET,
+					"cannot %s on registry '%s': the next "
+					"page link points %s; refusing it",
+					what, r->name,
+					rv ? "nowhere usable"
+					   : "to another host");
+			goto done;
+		}
+		free(url);
+		url = next;
+		next = NULL;
+	}
+	rv = 0;
+done:
+	free(url);
+	free(link);
+	free(next);
+	rv_buf_release(&body);
+	reg_resp_release(&resp);
+	return rv;
+}
+
+int reg_catalog(struct reg *r, struct rv_strlist *repos)
+{
+	struct rv_buf url = RV_BUF_INIT(4096);
+	int rv;
+
+	rv = rv_buf_printf(&url, "%s/v2/_catalog?n=%d", r->url, REG_PAGE_N);
+	if (!rv)
+		rv = list_pages(r, repos, rv_buf_cstr(&url),
+				"registry:catalog:*", "repositories",
+				"list the catalog", 1);
+	rv_buf_release(&url);
+	return rv;
+}
+
+int reg_tags(struct reg *r, const char *repo, struct rv_strlist *tags)
+{
+	struct rv_buf url = RV_BUF_INIT(4096);
+	struct rv_buf scope = RV_BUF_INIT(1024);
+	char what[400];
+	int rv;
+
+	rv = reg_check_repo(r, repo);
+	if (rv)
+		return rv;
+	snprintf(what, sizeof(what), "list the tags of '%s'", repo);
+	rv = rv_buf_printf(&url, "%s/v2/%s/tags/list?n=%d", r->url, repo,
+			   REG_PAGE_N);
+	if (!rv)
+		rv = rv_buf_printf(&scope, "repository:%s:pull", repo);
+	if (!rv)
+		rv = list_pages(r, tags, rv_buf_cstr(&url), rv_buf_cstr(&scope),
+				"tags", what, 0);
+	rv_buf_release(&url);
+	rv_buf_release(&scope);
+	return rv;
+}
+
+static int desc_fill(struct reg_desc *out, const char *digest,
+		     const char *media_type, int64_t size)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->digest, sizeof(out->digest), "%s", digest);
+	reg_media_type_copy(out->media_type, sizeof(out->media_type),
+			    media_type);
+	out->size = size;
+	return 0;
+}
+
+int reg_manifest_get(struct rv_buf *body, struct reg_desc *out, struct reg *r,
+		     const char *repo, const char *ref)
+{
+	struct rv_buf url = RV_BUF_INIT(4096);
+	struct rv_buf scope = RV_BUF_INIT(1024);
+	struct reg_resp resp;
+	struct reg_req req;
+	char name[400], what[450], digest[RV_DIGEST_MAX];
+	char body_mt[REG_MEDIA_MAX];
+	const char *mt;
+	int rv;
+
+	reg_resp_init(&resp);
+	memset(out, 0, sizeof(*out));
+	rv = reg_check_ref(r, repo, ref);
+	if (rv)
+		goto done;
+	rv_buf_reset(body);
+	ref_name(name, sizeof(name), repo, ref);
+	snprintf(what, sizeof(what), "get manifest '%s'", name);
+	rv = rv_buf_printf(&url, "%s/v2/%s/manifests/%s", r->url, repo, ref);
+	if (!rv)
+		rv = rv_buf_printf(&scope, "repository:%s:pull", repo);
+	if (rv)
+		goto done;
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = rv_buf_cstr(&url);
+	req.what = what;
+	req.scope = rv_buf_cstr(&scope);
+	req.accept = ACCEPT_MANIFESTS;
+	req.out = body;
+	req.out_max = body->max < r->manifest_max ? body->max : r->manifest_max;
+	r->stats.manifest_gets++;
+	rv = reg_do(r, &req, &resp);
+	if (rv)
+		goto done;
+	if (resp.status != 200) {
+		rv = reg_status_error(r, &req, &resp);
+		goto done;
+	}
+	rv = rv_digest_of(digest, body->data ? body->data : (void *)"",
+			  body->len);
+	if (rv)
+		goto done;
+	if (rv_digest_valid(ref) && strcmp(ref, digest)) {
+		rv = rv_err_set(RV_CORRUPT,
+				"manifest '%s' on registry '%s' does not match "
+				"its digest (got %s)",
+				name, r->name, digest);
+		goto done;
+	}
+	if (resp.digest && !strncmp(resp.digest, "sha256:", 7) &&
+	    strcmp(resp.digest, digest)) {
+		rv =
+		    rv_err_set(RV_CORRUPT,
+			       "manifest '%s' on registry '%s': the registry "
+			       "says its digest is %.80s but its bytes hash to "
+			       "%s",
+			       name, r->name, resp.digest, digest);
+		goto done;
+	}
+	rv = reg_schema1_check(body_mt, sizeof(body_mt), body->data, body->len,
+			       resp.content_type, what);
+	if (rv)
+		goto done;
+	/* a generic Content-Type (application/json) says less than the body */
+	mt = resp.content_type;
+	if ((!mt || !reg_is_manifest_type(mt)) && body_mt[0])
+		mt = body_mt;
+	desc_fill(out, digest, mt, (int64_t)body->len);
+done:
+	rv_buf_release(&url);
+	rv_buf_release(&scope);
+	reg_resp_release(&resp);
+	return rv;
+}
+
+int reg_manifest_head(struct reg_desc *out, struct reg *r, const char *repo,
+		      const char *ref)
+{
+	struct rv_buf url = RV_BUF_INIT(4096);
+	struct rv_buf scope = RV_BUF_INIT(1024);
+	struct rv_buf body = RV_BUF_INIT(REG_MANIFEST_MAX);
+	struct reg_resp resp;
+	struct reg_req req;
+	char name[400], what[450];
+	int rv;
+
+	reg_resp_init(&resp);
+	memset(out, 0, sizeof(*out));
+	rv = reg_check_ref(r, repo, ref);
+	if (rv)
+		goto done;
+	ref_name(name, sizeof(name), repo, ref);
+	snprintf(what, sizeof(what), "check manifest '%s'", name);
+	rv = rv_buf_printf(&url, "%s/v2/%s/manifests/%s", r->url, repo, ref);
+	if (!rv)
+		rv = rv_buf_printf(&scope, "repository:%s:pull", repo);
+	if (rv)
+		goto done;
+	memset(&req, 0, sizeof(req));
+	req.method = "HEAD";
+	req.url = rv_buf_cstr(&url);
+	req.what = what;
+	req.scope = rv_buf_cstr(&scope);
+	req.accept = ACCEPT_MANIFESTS;
+	r->stats.manifest_heads++;
+	rv = reg_do(r, &req, &resp);
+	if (rv)
+		goto done;
+	if (resp.status != 200) {
+		rv = reg_status_error(r, &req, &resp);
+		goto done;
+	}
+	rv = reg_schema1_check(NULL, 0, NULL, 0, resp.content_type, what);
+	if (rv)
+		goto done;
+	if (!resp.digest || !rv_digest_valid(resp.digest) ||
+	    resp.content_length < 0 || !resp.content_type ||
+	    !reg_is_manifest_type(resp.content_type)) {
+		/* not enough in the headers: hash the body ourselves */
+		rv_debug("registry '%s': %s: incomplete HEAD answer, using GET",
+			 r->name, what);
+		rv = reg_manifest_get(&body, out, r, repo, ref);
+		goto done;
+	}
+	if (rv_digest_valid(ref) && strcmp(ref, resp.digest)) {
+		rv = rv_err_set(RV_CORRUPT,
+				"manifest '%s' on registry '%s': the registry "
+				"answers with digest %s",
+				name, r->name, resp.digest);
+		goto done;
+	}
+	desc_fill(out, resp.digest, resp.content_type, resp.content_length);
+done:
+	rv_buf_release(&url);
+	rv_buf_release(&scope);
+	rv_buf_release(&body);
+	reg_resp_release(&resp);
+	return rv;
+}
+
+int reg_manifest_put(struct reg *r, const char *repo, const char *ref,
+		     const char *media_type, const void *body, size_t len)
+{
+	struct rv_buf url = RV_BUF_INIT(4096);
+	struct rv_buf scope = RV_BUF_INIT(1024);
+	struct reg_resp resp;
+	struct reg_req req;
+	char name[400], what[450], digest[RV_DIGEST_MAX];
+	int rv;
+
+	reg_resp_init(&resp);
+	rv = reg_check_ref(r, repo, ref);
+	if (rv)
+		goto done;
+	ref_name(name, sizeof(name), repo, ref);
+	if (!media_type || !*media_type ||
+	    strlen(media_type) >= REG_MEDIA_MAX ||
+	    strpbrk(media_type, "\r\n")) {
+		rv = rv_err_set(RV_INVALID,
+				"cannot put manifest '%s' on registry '%s': "
+				"bad media type",
+				name, r->name);
+		goto done;
+	}
+	if (len > r->manifest_max) {
+		rv = rv_err_set(RV_TOOBIG,
+				"cannot put manifest '%s' on registry '%s': "
+				"%zu bytes is more than %zu",
+				name, r->name, len, r->manifest_max);
+		goto done;
+	}
+	rv = rv_digest_of(digest, body ? body : "", len);
+	if (rv)
+		goto done;
+	if (rv_digest_valid(ref) && strcmp(ref, digest)) {
+		rv =
+		    rv_err_set(RV_INVALID,
+			       "cannot put manifest '%s' on registry '%s': its "
+			       "bytes hash to %s",
+			       name, r->name, digest);
+		goto done;
+	}
+	snprintf(what, sizeof(what), "put manifest '%s'", name);
+	rv = rv_buf_printf(&url, "%s/v2/%s/manifests/%s", r->url, repo, ref);
+	if (!rv)
+		rv = rv_buf_printf(&scope, "repository:%s:pull,push", repo);
+	if (rv)
+		goto done;
+	memset(&req, 0, sizeof(req));
+	req.method = "PUT";
+	req.url = rv_buf_cstr(&url);
+	req.what = what;
+	req.scope = rv_buf_cstr(&scope);
+	req.content_type = media_type;
+	req.body = body ? body : "";
+	req.body_len = len;
+	rv = reg_do(r, &req, &resp);
+	if (rv)
+		goto done;
+	if (resp.status != 201 && resp.status != 200) {
+		rv = reg_status_error(r, &req, &resp);
+		goto done;
+	}
+	if (resp.digest && !strncmp(resp.digest, "sha256:", 7) &&
+	    strcmp(resp.digest, digest)) {
+		rv = rv_err_set(RV_CORRUPT,
+				"put manifest '%s' on registry '%s': the "
+				"registry stored digest %.80s, expected %s",
+				name, r->name, resp.digest, digest);
+		goto done;
+	}
+	rv = 0;
+done:
+	rv_buf_release(&url);
+	rv_buf_release(&scope);
+	reg_resp_release(&resp);
+	return rv;
+}

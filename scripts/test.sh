@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install what is missing, build (plain and ASan+UBSan), run every test.
+# This is what .ci/run runs. Servers the tests need (registries) are
+# started by the tests themselves on 127.0.0.1 and stopped when they end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/deps.sh
+jobs=$(nproc)
+
+echo "== build (RelWithDebInfo) in build/"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== build (Debug, ASan+UBSan) in build-asan/"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DREGVAULT_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+
+status=0
+echo "== tests: ASan+UBSan build (unit + end-to-end)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE valgrind || status=1
+
+echo "== tests: release build (unit + end-to-end + valgrind)"
+ctest --test-dir build --output-on-failure -j"$jobs" || status=1
+
+exit $status

@@ -1,0 +1,817 @@
+/* store.c - the store facade: regvault.json, key slots, the open pack,
+ * reading chunks and snapshots back from the targets.
+ *
+ * Writes go to every target; a write counts only when all succeed. Reads
+ * take the first target whose copy authenticates, warning about the bad
+ * copies they pass over, so one damaged target does not stop a restore.
+ */
+#include "store/store.h"
+
+#include "store/frame.h"
+#include "store/keys.h"
+#include "store/pack.h"
+#include "store/target.h"
+#include "util/buf.h"
+#include "util/digest.h"
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/strlist.h"
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STORE_CONFIG_NAME "regvault.json"
+#define STORE_CONFIG_MAX ((size_t)64 << 10)
+#define STORE_SLOT_MAX ((size_t)64 << 10)
+#define STORE_MAX_SLOTS 64
+#define STORE_CHUNK_DEFAULT ((size_t)2 << 20)
+#define STORE_CHUNK_MIN ((uint64_t)64 << 10)
+#define STORE_CHUNK_MAX ((uint64_t)64 << 20)
+#define STORE_PACK_DEFAULT ((uint64_t)32 << 20)
+#define STORE_PACK_MIN ((uint64_t)1 << 20)
+#define STORE_PACK_MAX ((uint64_t)4 << 30)
+#define STORE_SNAPSHOT_MAX ((size_t)256 << 20)
+#define STORE_FRAME_SLACK ((size_t)1 << 20)
+
+struct store {
+	struct target **targets; /* owned elements */
+	size_t n_targets;
+	char id[STORE_ID_HEX];
+	struct store_keys keys;
+	size_t chunk_size;
+	uint64_t pack_size;
+	char *staging_dir;
+	struct pack_writer *pw; /* the open pack, or NULL */
+	uint64_t generation;	/* bumped at every flush */
+};
+
+struct store_config {
+	char id[STORE_ID_HEX];
+	size_t chunk_size;
+	uint64_t pack_size;
+};
+
+static int store_hex_ok(const char *s, size_t n)
+{
+	if (strlen(s) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* ---- regvault.json ------------------------------------------------ */
+
+static int store_config_parse(struct store_config *c, const struct target *t,
+			      const struct rv_buf *doc)
+{
+	json_error_t jerr;
+	json_t *root, *chunker, *v;
+	const char *id, *type;
+	json_int_t format, size, pack_size;
+	int rc = 0;
+
+	root = json_loadb((const char *)doc->data, doc->len,
+			  JSON_REJECT_DUPLICATES, &jerr);
+	if (!root || !json_is_object(root)) {
+		rc = rv_err_set(RV_CORRUPT,
+				"target '%s': regvault.json is not a JSON "
+				"object (%s)",
+				t->name, root ? "wrong type" : jerr.text);
+		goto done;
+	}
+	v = json_object_get(root, "format");
+	format = json_is_integer(v) ? json_integer_value(v) : 0;
+	if (format < 1) {
+		rc = rv_err_set(RV_CORRUPT,
+				"target '%s': regvault.json has no valid "
+				"format version",
+				t->name);
+		goto done;
+	}
+	if (format > STORE_FORMAT_VERSION) {
+		rc = rv_err_set(RV_UNSUPPORTED,
+				"store format %lld is newer than this regvault "
+				"supports; upgrade regvault",
+				(long long)format);
+		goto done;
+	}
+	id = json_string_value(json_object_get(root, "store_id"));
+	if (!id || !store_hex_ok(id, STORE_ID_HEX - 1)) {
+		rc = rv_err_set(RV_CORRUPT,
+				"target '%s': regvault.json has no valid "
+				"store id",
+				t->name);
+		goto done;
+	}
+	chunker = json_object_get(root, "chunker");
+	type = json_string_value(json_object_get(chunker, "type"));
+	v = json_object_get(chunker, "size");
+	size = json_is_integer(v) ? json_integer_value(v) : -1;
+	if (!type || strcmp(type, "fixed") != 0) {
+		rc = rv_err_set(RV_UNSUPPORTED,
+				"target '%s': chunker '%s' is not supported; "
+				"upgrade regvault",
+				t->name, type ? type : "(none)");
+		goto done;
+	}
+	if (size < (json_int_t)STORE_CHUNK_MIN ||
+	    size > (json_int_t)STORE_CHUNK_MAX) {
+		rc = rv_err_set(RV_CORRUPT,
+				"target '%s': regvault.json chunk size %lld "
+				"is outside 64 KiB..64 MiB",
+				t->name, (long long)size);
+		goto done;
+	}
+	v = json_object_get(root, "pack_size");
+	pack_size = json_is_integer(v) ? json_integer_value(v) : -1;
+	if (pack_size < (json_int_t)STORE_PACK_MIN ||
+	    pack_size > (json_int_t)STORE_PACK_MAX) {
+		rc = rv_err_set(RV_CORRUPT,
+				"target '%s': regvault.json pack size %lld "
+				"is outside 1 MiB..4 GiB",
+				t->name, (long long)pack_size);
+		goto done;
+	}
+	memcpy(c->id, id, STORE_ID_HEX);
+	c->chunk_size = (size_t)size;
+	c->pack_size = (uint64_t)pack_size;
+done:
+	json_decref(root);
+	return rc;
+}
+
+static int store_config_make(struct rv_buf *out, const char *id)
+{
+	char created[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	json_t *root = NULL;
+	char *text = NULL;
+	int rc = 0;
+
+	if (!gmtime_r(&now, &tm) ||
+	    !strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		return rv_err_set(RV_ERROR, "cannot format the current time");
+	root = json_pack("{s:i, s:s, s:{s:s, s:I}, s:I, s:s}", "format",
+			 STORE_FORMAT_VERSION, "store_id", id, "chunker",
+			 "type", "fixed", "size",
+			 (json_int_t)STORE_CHUNK_DEFAULT, "pack_size",
+			 (json_int_t)STORE_PACK_DEFAULT, "created", created);
+	if (root)
+		text = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(2));
+	if (!text) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	rc = rv_buf_puts(out, text);
+	if (!rc)
+		rc = rv_buf_puts(out, "\n");
+done:
+	free(text);
+	json_decref(root);
+	return rc;
+}
+
+/* ---- init ------------------------------------------------------------ */
+
+int store_init(struct target **targets, size_t n, const char *passphrase,
+	       size_t pass_len, char store_id[STORE_ID_HEX])
+{
+	struct store_keys keys;
+	struct keyslot_params params;
+	struct rv_buf slot = RV_BUF_INIT(STORE_SLOT_MAX);
+	struct rv_buf config = RV_BUF_INIT(STORE_CONFIG_MAX);
+	unsigned char raw_id[16], slot_sha[32];
+	char id[STORE_ID_HEX], slot_hex[17], slot_name[32];
+	size_t done_slots = 0, done_configs = 0;
+	uint64_t size;
+	int rc;
+
+	memset(&keys, 0, sizeof(keys));
+	if (n == 0)
+		return rv_err_set(RV_INVALID, "no targets to initialise");
+	for (size_t i = 0; i < n; i++) {
+		rc = target_stat(targets[i], STORE_CONFIG_NAME, &size);
+		if (rc == 0)
+			return rv_err_set(RV_INVALID,
+					  "target '%s' is already initialised "
+					  "(it holds regvault.json)",
+					  targets[i]->name);
+		if (rc != RV_NOTFOUND)
+			return rc;
+	}
+	if (RAND_bytes(raw_id, sizeof(raw_id)) != 1)
+		return rv_err_set(RV_ERROR, "cannot get random bytes for the "
+					    "store id");
+	rv_hex_encode(id, raw_id, sizeof(raw_id));
+	rc = keys_generate(&keys, id);
+	if (rc)
+		goto done;
+	keyslot_params_default(&params);
+	rc = keyslot_seal(&slot, &keys, id, passphrase, pass_len, &params);
+	if (rc)
+		goto done;
+	rc = rv_sha256_buf(slot_sha, slot.data, slot.len);
+	if (rc)
+		goto done;
+	rv_hex_encode(slot_hex, slot_sha, 8);
+	snprintf(slot_name, sizeof(slot_name), "keys/%s", slot_hex);
+	rc = store_config_make(&config, id);
+	if (rc)
+		goto done;
+	/* regvault.json goes last: a target is initialised only once its
+	 * key slot is in place. */
+	for (; done_slots < n; done_slots++) {
+		rc = target_put_buf(targets[done_slots], slot_name, slot.data,
+				    slot.len);
+		if (rc)
+			goto done;
+	}
+	for (; done_configs < n; done_configs++) {
+		rc = target_put_buf(targets[done_configs], STORE_CONFIG_NAME,
+				    config.data, config.len);
+		if (rc)
+			goto done;
+	}
+	memcpy(store_id, id, STORE_ID_HEX);
+done:
+	if (rc) {
+		/* Undo what was written, so that init can simply be run
+		 * again; keep the first error's message. */
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", rv_err_msg());
+		for (size_t i = 0; i < done_configs; i++)
+			target_del(targets[i], STORE_CONFIG_NAME);
+		for (size_t i = 0; i < done_slots; i++)
+			target_del(targets[i], slot_name);
+		rv_err_set(rc, "%s", msg);
+	}
+	keys_wipe(&keys);
+	OPENSSL_cleanse(slot.data, slot.len);
+	rv_buf_release(&slot);
+	rv_buf_release(&config);
+	return rc;
+}
+
+/* ---- open ------------------------------------------------------------ */
+
+/* Read regvault.json from every target; all that hold one must agree. */
+static int store_read_config(struct store_config *cfg, struct target **targets,
+			     size_t n)
+{
+	struct rv_buf doc = RV_BUF_INIT(STORE_CONFIG_MAX);
+	struct store_config c;
+	size_t have = 0, first = 0;
+	int rc = 0, read_err = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		rv_buf_reset(&doc);
+		rc = target_get(targets[i], STORE_CONFIG_NAME, &doc);
+		if (rc == RV_NOTFOUND) {
+			rc = 0;
+			continue;
+		}
+		if (rc == RV_NOMEM)
+			goto done;
+		if (rc) {
+			rv_warn("%s; skipping target '%s'", rv_err_msg(),
+				targets[i]->name);
+			read_err = rc;
+			rc = 0;
+			continue;
+		}
+		rc = store_config_parse(&c, targets[i], &doc);
+		if (rc)
+			goto done;
+		if (!have) {
+			*cfg = c;
+			first = i;
+		} else if (strcmp(c.id, cfg->id) != 0) {
+			rc =
+			    rv_err_set(RV_INVALID,
+				       "target '%s' holds store %s but target "
+				       "'%s' holds store %s; a store's targets "
+				       "must all belong to it",
+				       targets[i]->name, c.id,
+				       targets[first]->name, cfg->id);
+			goto done;
+		}
+		have++;
+	}
+	if (!have) {
+		if (read_err)
+			rc = read_err; /* its message is still set */
+		else
+			rc = rv_err_set(RV_NOTFOUND,
+					"no regvault store at target '%s'; run "
+					"'regvault init' first",
+					targets[0]->name);
+		goto done;
+	}
+	if (have < n && !read_err)
+		for (size_t i = 0; i < n; i++) {
+			uint64_t size;
+			if (target_stat(targets[i], STORE_CONFIG_NAME, &size) ==
+			    RV_NOTFOUND)
+				rv_warn("target '%s' holds no regvault.json; "
+					"it lacks this store's older files",
+					targets[i]->name);
+		}
+done:
+	rv_buf_release(&doc);
+	return rc;
+}
+
+/* Try every key slot (each name once, from whichever target serves it)
+ * until one opens with the passphrase. */
+static int store_unlock(struct store *s, struct target **targets, size_t n,
+			const char *passphrase, size_t pass_len)
+{
+	struct rv_strlist tried = RV_STRLIST_INIT, names = RV_STRLIST_INIT;
+	struct rv_buf slot = RV_BUF_INIT(STORE_SLOT_MAX);
+	size_t n_wrong = 0, n_bad = 0;
+	int rc = 0, io_err = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		rv_strlist_release(&names);
+		rc = target_list(targets[i], "keys/", &names);
+		if (rc == RV_NOMEM)
+			goto done;
+		if (rc) {
+			rv_warn("%s; skipping its key slots", rv_err_msg());
+			io_err = rc;
+			continue;
+		}
+		for (size_t j = 0; j < names.n; j++) {
+			const char *name = names.items[j];
+			if (rv_strlist_has(&tried, name))
+				continue;
+			if (tried.n >= STORE_MAX_SLOTS) {
+				rv_warn("store %s has more than %d key slots; "
+					"the rest are not tried",
+					s->id, STORE_MAX_SLOTS);
+				goto tried_all;
+			}
+			rv_buf_reset(&slot);
+			rc = target_get(targets[i], name, &slot);
+			if (rc == RV_NOMEM)
+				goto done;
+			if (rc) {
+				rv_warn("%s; skipping it", rv_err_msg());
+				io_err = rc;
+				continue;
+			}
+			rc = rv_strlist_add(&tried, name);
+			if (rc)
+				goto done;
+			rc = keyslot_open(&s->keys, s->id, slot.data, slot.len,
+					  passphrase, pass_len);
+			if (rc == 0)
+				goto done;
+			if (rc == RV_KEY) {
+				n_wrong++;
+			} else if (rc == RV_CORRUPT || rc == RV_INVALID ||
+				   rc == RV_UNSUPPORTED) {
+				rv_warn("skipping key slot '%s' on target "
+					"'%s': %s",
+					name, targets[i]->name, rv_err_msg());
+				n_bad++;
+			} else {
+				goto done;
+			}
+		}
+	}
+tried_all:
+	if (n_wrong)
+		rc = rv_err_set(RV_KEY, "wrong passphrase for store %s", s->id);
+	else if (n_bad)
+		rc = rv_err_set(RV_CORRUPT,
+				"every key slot of store %s is corrupt; "
+				"restore keys/ from another copy",
+				s->id);
+	else if (io_err)
+		rc = rv_err_set(io_err, "cannot read any key slot of store %s",
+				s->id);
+	else
+		rc = rv_err_set(RV_CORRUPT, "store %s has no key slots", s->id);
+done:
+	if (rc)
+		keys_wipe(&s->keys);
+	OPENSSL_cleanse(slot.data, slot.len);
+	rv_buf_release(&slot);
+	rv_strlist_release(&names);
+	rv_strlist_release(&tried);
+	return rc;
+}
+
+int store_open(struct store **out, struct target **targets, size_t n,
+	       const char *passphrase, size_t pass_len, const char *staging_dir)
+{
+	struct store_config cfg;
+	struct store *s = NULL;
+	int rc;
+
+	*out = NULL;
+	if (n == 0)
+		return rv_err_set(RV_INVALID, "no targets configured");
+	if (!staging_dir || !*staging_dir)
+		return rv_err_set(RV_INVALID, "no staging folder given");
+	rc = store_read_config(&cfg, targets, n);
+	if (rc)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	memcpy(s->id, cfg.id, STORE_ID_HEX);
+	s->chunk_size = cfg.chunk_size;
+	s->pack_size = cfg.pack_size;
+	s->staging_dir = strdup(staging_dir);
+	s->targets = malloc(n * sizeof(*s->targets));
+	if (!s->staging_dir || !s->targets) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto fail;
+	}
+	rc = store_unlock(s, targets, n, passphrase, pass_len);
+	if (rc)
+		goto fail;
+	memcpy(s->targets, targets, n * sizeof(*s->targets));
+	s->n_targets = n;
+	*out = s;
+	return 0;
+fail:
+	store_free(s); /* n_targets is 0: the caller keeps the targets */
+	return rc;
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	pack_writer_free(s->pw);
+	keys_wipe(&s->keys);
+	for (size_t i = 0; i < s->n_targets; i++)
+		target_free(s->targets[i]);
+	free(s->targets);
+	free(s->staging_dir);
+	free(s);
+}
+
+const char *store_id(const struct store *s)
+{
+	return s->id;
+}
+
+size_t store_chunk_size(const struct store *s)
+{
+	return s->chunk_size;
+}
+
+size_t store_target_count(const struct store *s)
+{
+	return s->n_targets;
+}
+
+const char *store_target_name(const struct store *s, size_t i)
+{
+	return i < s->n_targets ? s->targets[i]->name : NULL;
+}
+
+int store_chunk_id(unsigned char out[32], const struct store *s,
+		   const void *data, size_t len)
+{
+	return keys_chunk_id(out, &s->keys, data, len);
+}
+
+/* ---- writing --------------------------------------------------------- */
+
+static int store_writer(struct store *s)
+{
+	int rc;
+
+	if (s->pw)
+		return 0;
+	rc = rv_fs_mkdirs(s->staging_dir, 0700);
+	if (rc)
+		return rc;
+	return pack_writer_new(&s->pw, s->staging_dir, s->keys.data_key);
+}
+
+int store_add_chunk(struct store *s, const unsigned char id[32],
+		    const void *plain, size_t len)
+{
+	int rc;
+
+	if (len > 2 * s->chunk_size)
+		return rv_err_set(RV_INVALID,
+				  "chunk of %zu bytes is larger than this "
+				  "store allows (%zu)",
+				  len, 2 * s->chunk_size);
+	rc = store_writer(s);
+	if (rc)
+		return rc;
+	return pack_writer_add_chunk(s->pw, id, plain, len);
+}
+
+int store_add_blob(struct store *s, const struct pack_blob *b)
+{
+	int rc = store_writer(s);
+
+	if (rc)
+		return rc;
+	return pack_writer_add_blob(s->pw, b);
+}
+
+void store_mark(struct store *s, struct pack_mark *m, uint64_t *generation)
+{
+	if (s->pw) {
+		pack_writer_mark(s->pw, m);
+	} else {
+		m->offset = 0;
+		m->n_chunks = 0;
+		m->n_blobs = 0;
+	}
+	*generation = s->generation;
+}
+
+int store_rollback(struct store *s, const struct pack_mark *m,
+		   uint64_t generation)
+{
+	if (generation != s->generation)
+		return rv_err_set(RV_INVALID,
+				  "cannot roll back past a pack that was "
+				  "already flushed");
+	if (!s->pw) {
+		if (m->offset || m->n_chunks || m->n_blobs)
+			return rv_err_set(RV_INVALID,
+					  "cannot roll back: no pack is open");
+		return 0;
+	}
+	return pack_writer_rollback(s->pw, m);
+}
+
+int store_pack_full(const struct store *s)
+{
+	return s->pw && pack_writer_size(s->pw) >= s->pack_size;
+}
+
+int store_pack_open(const struct store *s)
+{
+	size_t n_chunks = 0, n_blobs = 0;
+
+	if (!s->pw)
+		return 0;
+	pack_writer_chunks(s->pw, &n_chunks);
+	pack_writer_blobs(s->pw, &n_blobs);
+	return n_chunks > 0 || n_blobs > 0;
+}
+
+int store_flush(struct store *s, struct store_flushed **out)
+{
+	struct store_flushed *f = NULL;
+	struct pack_writer *pw = s->pw;
+	char pack_id[PACK_ID_HEX], name[96];
+	int rc;
+
+	*out = NULL;
+	if (!store_pack_open(s)) {
+		pack_writer_free(s->pw); /* empty after a rollback */
+		s->pw = NULL;
+		return 0;
+	}
+	/* Whatever happens, this pack is done with: marks taken in it can
+	 * no longer be rolled back to. */
+	s->pw = NULL;
+	s->generation++;
+	rc = pack_writer_finish(pw, pack_id);
+	if (rc)
+		goto fail;
+	snprintf(name, sizeof(name), "packs/%.2s/%s", pack_id, pack_id);
+	for (size_t i = 0; i < s->n_targets; i++) {
+		rc = target_put_file(s->targets[i], name, pack_writer_path(pw));
+		if (rc)
+			goto fail;
+	}
+	unlink(pack_writer_path(pw));
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto fail;
+	}
+	memcpy(f->pack_id, pack_id, PACK_ID_HEX);
+	f->size = pack_writer_size(pw);
+	f->chunks = pack_writer_chunks(pw, &f->n_chunks);
+	f->blobs = pack_writer_blobs(pw, &f->n_blobs);
+	f->priv = pw;
+	*out = f;
+	return 0;
+fail:
+	pack_writer_free(pw);
+	return rc;
+}
+
+void store_flushed_free(struct store_flushed *f)
+{
+	if (!f)
+		return;
+	pack_writer_free(f->priv);
+	free(f);
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+int store_read_chunk(struct store *s, const char *pack_id, uint64_t offset,
+		     uint32_t length, const unsigned char id[32],
+		     struct rv_buf *out)
+{
+	size_t max_sealed = 2 * s->chunk_size + STORE_FRAME_SLACK;
+	struct rv_buf sealed = RV_BUF_INIT(max_sealed);
+	struct rv_buf plain = RV_BUF_INIT(2 * s->chunk_size);
+	unsigned char check[32];
+	char name[96], hex[65];
+	size_t n_bad = 0;
+	int rc = 0, other = 0;
+
+	rv_hex_encode(hex, id, 32);
+	if (!store_hex_ok(pack_id, PACK_ID_HEX - 1))
+		return rv_err_set(RV_INVALID, "bad pack id '%.80s'", pack_id);
+	if (length == 0 || length > max_sealed)
+		return rv_err_set(RV_INVALID,
+				  "chunk %s in pack %s: bad length %lu", hex,
+				  pack_id, (unsigned long)length);
+	snprintf(name, sizeof(name), "packs/%.2s/%s", pack_id, pack_id);
+	for (size_t i = 0; i < s->n_targets; i++) {
+		const char *tname = s->targets[i]->name;
+
+		rv_buf_reset(&sealed);
+		rv_buf_reset(&plain);
+		rc = target_get_range(s->targets[i], name, offset, length,
+				      &sealed);
+		if (rc == RV_NOTFOUND)
+			continue;
+		if (rc == RV_NOMEM)
+			goto done;
+		if (rc) {
+			rv_warn("%s; trying the next target", rv_err_msg());
+			if (rc == RV_CORRUPT)
+				n_bad++;
+			else
+				other = rc;
+			continue;
+		}
+		rc = frame_open(&plain, s->keys.data_key, FRAME_CHUNK, id,
+				sealed.data, sealed.len);
+		if (rc == RV_NOMEM)
+			goto done;
+		if (!rc) {
+			rc = keys_chunk_id(check, &s->keys, plain.data,
+					   plain.len);
+			if (rc)
+				goto done;
+			if (CRYPTO_memcmp(check, id, 32) != 0)
+				rc = rv_err_set(RV_CORRUPT,
+						"its plaintext does not match "
+						"its id");
+		}
+		if (rc) {
+			rv_warn("chunk %s in pack %s on target '%s' fails "
+				"authentication (%s); trying the next target",
+				hex, pack_id, tname, rv_err_msg());
+			n_bad++;
+			continue;
+		}
+		rc = rv_buf_add(out, plain.data, plain.len);
+		goto done;
+	}
+	if (n_bad)
+		rc = rv_err_set(RV_CORRUPT,
+				"chunk %s in pack %s fails authentication on "
+				"every target",
+				hex, pack_id);
+	else if (other)
+		rc = rv_err_set(other, "cannot read pack %s from any target",
+				pack_id);
+	else
+		rc =
+		    rv_err_set(RV_NOTFOUND, "pack %s is on no target", pack_id);
+done:
+	OPENSSL_cleanse(plain.data, plain.len);
+	rv_buf_release(&plain);
+	rv_buf_release(&sealed);
+	return rc;
+}
+
+/* ---- snapshots ------------------------------------------------------- */
+
+static int store_snap_id(unsigned char raw[32], const char *snap_id)
+{
+	if (!snap_id || !store_hex_ok(snap_id, 64) ||
+	    rv_hex_decode(raw, 32, snap_id))
+		return rv_err_set(RV_INVALID, "bad snapshot id '%.80s'",
+				  snap_id ? snap_id : "");
+	return 0;
+}
+
+int store_put_snapshot(struct store *s, const char *snap_id, const void *json,
+		       size_t len)
+{
+	struct rv_buf sealed =
+	    RV_BUF_INIT(STORE_SNAPSHOT_MAX + STORE_FRAME_SLACK);
+	unsigned char raw[32];
+	char name[96];
+	int rc;
+
+	rc = store_snap_id(raw, snap_id);
+	if (rc)
+		return rc;
+	if (len > STORE_SNAPSHOT_MAX)
+		return rv_err_set(RV_TOOBIG,
+				  "snapshot %s is %zu bytes, more than %zu",
+				  snap_id, len, STORE_SNAPSHOT_MAX);
+	rc = frame_seal(&sealed, s->keys.data_key, FRAME_SNAPSHOT, raw, json,
+			len, 1);
+	if (rc)
+		goto done;
+	snprintf(name, sizeof(name), "snapshots/%s", snap_id);
+	for (size_t i = 0; i < s->n_targets; i++) {
+		rc = target_put_buf(s->targets[i], name, sealed.data,
+				    sealed.len);
+		if (rc)
+			goto done;
+	}
+done:
+	rv_buf_release(&sealed);
+	return rc;
+}
+
+int store_get_snapshot(struct store *s, const char *snap_id, struct rv_buf *out)
+{
+	struct rv_buf sealed =
+	    RV_BUF_INIT(STORE_SNAPSHOT_MAX + STORE_FRAME_SLACK);
+	struct rv_buf plain = RV_BUF_INIT(STORE_SNAPSHOT_MAX);
+	unsigned char raw[32];
+	char name[96];
+	size_t n_bad = 0;
+	int rc, other = 0;
+
+	rc = store_snap_id(raw, snap_id);
+	if (rc)
+		return rc;
+	snprintf(name, sizeof(name), "snapshots/%s", snap_id);
+	for (size_t i = 0; i < s->n_targets; i++) {
+		rv_buf_reset(&sealed);
+		rv_buf_reset(&plain);
+		rc = target_get(s->targets[i], name, &sealed);
+		if (rc == RV_NOTFOUND)
+			continue;
+		if (rc == RV_NOMEM)
+			goto done;
+		if (rc) {
+			rv_warn("%s; trying the next target", rv_err_msg());
+			if (rc == RV_CORRUPT || rc == RV_TOOBIG)
+				n_bad++;
+			else
+				other = rc;
+			continue;
+		}
+		rc = frame_open(&plain, s->keys.data_key, FRAME_SNAPSHOT, raw,
+				sealed.data, sealed.len);
+		if (rc == RV_NOMEM)
+			goto done;
+		if (rc) {
+			rv_warn("snapshot %s on target '%s' fails "
+				"authentication (%s); trying the next target",
+				snap_id, s->targets[i]->name, rv_err_msg());
+			n_bad++;
+			continue;
+		}
+		rc = rv_buf_add(out, plain.data, plain.len);
+		goto done;
+	}
+	if (n_bad)
+		rc = rv_err_set(RV_CORRUPT,
+				"snapshot %s fails authentication on every "
+				"target",
+				snap_id);
+	else if (other)
+		rc = rv_err_set(
+		    other, "cannot read snapshot %s from any target", snap_id);
+	else
+		rc = rv_err_set(RV_NOTFOUND, "snapshot %s is on no target",
+				snap_id);
+done:
+	rv_buf_release(&plain);
+	rv_buf_release(&sealed);
+	return rc;
+}
