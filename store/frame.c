@@ -294,7 +294,7 @@ int frame_open(struct rv_buf *out, const unsigned char key[32], int type,
 	struct frame_cipher c = {0};
 	const unsigned char *frame = sealed;
 	unsigned char *body, *dst = NULL;
-	uint64_t plain_len, body_len, nseg, i;
+	uint64_t plain_len = 0, body_len = 0, nseg = 0, i;
 	size_t off;
 	int zstd;
 

@@ -401,7 +401,7 @@ int keyslot_open(struct store_keys *k, const char *store_id, const void *slot,
 	json_t *doc = NULL;
 	json_error_t jerr;
 	json_t *kdf;
-	json_int_t version, n, r, p;
+	json_int_t version = 0, n = 0, r = 0, p = 0;
 	unsigned char salt[KEYSLOT_SALT_LEN], nonce[KEYSLOT_NONCE_LEN];
 	unsigned char wrapped[KEYSLOT_WRAPPED_LEN];
 	unsigned char kek[32];
