@@ -597,9 +597,20 @@ static int backup_repo(struct bk *b, const char *repo)
 		const char *tag = tags.items[i];
 
 		rc = reg_manifest_head(&d, b->r, repo, tag);
+		if (rc == RV_NOTFOUND) {
+			rv_warn("tag '%s:%s' disappeared during the walk; "
+				"skipped", repo, tag);
+			continue;
+		}
 		if (!rc) {
 			b->st->manifest_heads++;
 			rc = backup_manifest(b, repo, d.digest, 0);
+			/* a manifest or blob the tag needs is missing: the
+			 * image cannot be restored, so this is a failure */
+			if (rc == RV_NOTFOUND)
+				rc = rv_err_set(RV_ERROR,
+						"%s (needed by %s:%s)",
+						rv_err_msg(), repo, tag);
 		}
 		if (!rc) {
 			char h[32];
@@ -618,10 +629,7 @@ static int backup_repo(struct bk *b, const char *repo)
 		}
 		if (b->fatal)
 			goto done;
-		if (rc == RV_NOTFOUND) {
-			rv_warn("tag '%s:%s' disappeared during the walk; "
-				"skipped", repo, tag);
-		} else if (rc == RV_UNSUPPORTED) {
+		if (rc == RV_UNSUPPORTED) {
 			rv_warn("%s:%s skipped: %s", repo, tag, rv_err_msg());
 			b->st->tags_skipped++;
 		} else {

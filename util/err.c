@@ -10,14 +10,18 @@ static _Thread_local int err_code;
 
 static int err_vset(int code, int errnum, const char *fmt, va_list ap)
 {
-	int n = vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+	/* format into a copy first: the arguments may include rv_err_msg()
+	 * itself, to wrap the previous message with more context */
+	char msg[sizeof(err_msg)];
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
-		err_msg[0] = '\0';
+		msg[0] = '\0';
 	if (errnum) {
-		size_t len = strlen(err_msg);
-		snprintf(err_msg + len, sizeof(err_msg) - len, ": %s",
+		size_t len = strlen(msg);
+		snprintf(msg + len, sizeof(msg) - len, ": %s",
 			 strerror(errnum));
 	}
+	memcpy(err_msg, msg, sizeof(err_msg));
 	err_code = code;
 	return code;
 }

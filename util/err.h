@@ -27,7 +27,8 @@ enum rv_code {
 };
 
 /* Set the thread's error message; returns code so callers can write
- * `return rv_err_set(RV_IO, "...")`. */
+ * `return rv_err_set(RV_IO, "...")`. The arguments may include
+ * rv_err_msg() to wrap the previous message with context. */
 int rv_err_set(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
