@@ -91,6 +91,15 @@ int cmd_backup(struct app *a, int argc, char **argv)
 		rc = app_open_store(a);
 	if (!rc)
 		rc = app_open_catalog(a);
+	if (!rc) {
+		/* we hold the lock: whatever is in staging is a killed run's */
+		size_t removed = 0;
+		rc = store_staging_clean(a->store, &removed);
+		if (!rc && removed)
+			rv_info("removed %zu unfinished pack(s) left by an "
+				"interrupted run",
+				removed);
+	}
 	if (rc)
 		return cli_fail(rc);
 

@@ -18,6 +18,8 @@
 #include "util/log.h"
 #include "util/strlist.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -466,6 +468,39 @@ void store_free(struct store *s)
 	free(s->targets);
 	free(s->staging_dir);
 	free(s);
+}
+
+int store_staging_clean(struct store *s, size_t *removed)
+{
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	*removed = 0;
+	if (s->pw)
+		return rv_err_set(RV_INVALID,
+				  "cannot clean the staging folder while a "
+				  "pack is open");
+	d = opendir(s->staging_dir);
+	if (!d)
+		return errno == ENOENT ? 0
+				       : rv_err_errno(RV_IO, errno,
+						      "cannot open staging "
+						      "folder '%s'",
+						      s->staging_dir);
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, ".pack.", 6))
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) < 0) {
+			rc = rv_err_errno(RV_IO, errno,
+					  "cannot remove '%s/%s'",
+					  s->staging_dir, e->d_name);
+			break;
+		}
+		(*removed)++;
+	}
+	closedir(d);
+	return rc;
 }
 
 const char *store_id(const struct store *s)

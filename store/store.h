@@ -45,6 +45,12 @@ int store_open(struct store **out, struct target **targets, size_t n,
 	       const char *staging_dir);
 void store_free(struct store *s);
 
+/* Remove temporary pack files that a killed run left in the staging
+ * folder (they were never recorded anywhere). Call only while holding the
+ * run lock: a concurrent writer's open pack lives there too. Returns the
+ * number removed in *removed. */
+int store_staging_clean(struct store *s, size_t *removed);
+
 const char *store_id(const struct store *s);
 /* Chunk size of the fixed-size chunker recorded in regvault.json. */
 size_t store_chunk_size(const struct store *s);
