@@ -126,7 +126,13 @@ add_tags() {
 }
 rv_config --repos 'renew/**' "$RV_WORK/short.yml" short
 rva_config_auth "$RV_WORK/short.yml" short
-more=1500
+# A token issued now must be refused by the registry once the backup is
+# over: then the backup's success really depends on renewal.
+early_token=$(rva_token short "repository:renew/tags:pull")
+code=$(curl -sS -o /dev/null -w '%{http_code}' -K - "$short_URL/v2/renew/tags/tags/list" \
+	<<<"header = \"Authorization: Bearer $early_token\"")
+rv_expect_eq "a fresh 2 s token lists renew/tags" "$code" 200
+more=3000
 for round in 1 2 3; do
 	add_tags "$more"
 	before=$(grep -c "token #" "$tshort_LOG" || true)
@@ -149,6 +155,9 @@ done
 rv_run 0 snapshots --json
 ((tokens >= 2)) || die "only $tokens pull token(s) for renew/tags over a ${secs}s backup with 2 s tokens"
 pass "a ${secs}s backup succeeded with 2 s tokens: the token server issued $tokens pull tokens for renew/tags"
+code=$(curl -sS -o /dev/null -w '%{http_code}' -K - "$short_URL/v2/renew/tags/tags/list" \
+	<<<"header = \"Authorization: Bearer $early_token\"")
+rv_expect_eq "the token issued before the backup, used after it" "$code" 401
 expired=$(grep -c 'invalid token\|token expired' "$RV_WORK/short/registry.log" || true)
 note "the registry refused $expired request(s) with an expired token (regvault then renewed it and retried)"
 
