@@ -61,8 +61,8 @@ struct bk {
 	struct tag_entry *tags;
 	size_t n_tags, cap_tags;
 
-	int fatal; /* a store or catalog failure: stop the run */
-	int first_err;          /* the first per-tag failure */
+	int fatal;     /* a store or catalog failure: stop the run */
+	int first_err; /* the first per-tag failure */
 	char first_msg[2048];
 };
 
@@ -96,7 +96,8 @@ static int commit_pending(struct bk *b, const struct store_flushed *f)
 	if (rc)
 		return rc;
 	if (f) {
-		rc = cat_pack_add(b->c, f->pack_id, f->size, (int64_t)time(NULL));
+		rc = cat_pack_add(b->c, f->pack_id, f->size,
+				  (int64_t)time(NULL));
 		for (size_t i = 0; !rc && i < store_target_count(b->s); i++)
 			rc = cat_pack_location_add(b->c, f->pack_id,
 						   store_target_name(b->s, i));
@@ -106,11 +107,10 @@ static int commit_pending(struct bk *b, const struct store_flushed *f)
 					   f->chunks[i].length,
 					   f->chunks[i].plain_len);
 		for (size_t i = 0; !rc && i < f->n_blobs; i++)
-			rc = cat_blob_add(b->c, f->blobs[i].digest,
-					  f->blobs[i].size,
-					  (const unsigned char(*)[32])f->blobs[i]
-						  .chunks,
-					  f->blobs[i].n_chunks);
+			rc = cat_blob_add(
+			    b->c, f->blobs[i].digest, f->blobs[i].size,
+			    (const unsigned char(*)[32])f->blobs[i].chunks,
+			    f->blobs[i].n_chunks);
 	}
 	for (size_t i = 0; !rc && i < b->n_pm; i++)
 		rc = cat_manifest_add(b->c, b->pm[i].digest,
@@ -230,8 +230,8 @@ static int is_known_blob(struct bk *b, const char *digest)
 }
 
 /* Record the blob just streamed (its chunks are in b->blob_chunks). */
-static int finish_blob(struct bk *b, const char *digest, int64_t size,
-		       int kind, const char *media_type)
+static int finish_blob(struct bk *b, const char *digest, int64_t size, int kind,
+		       const char *media_type)
 {
 	struct pack_blob pb;
 	int rc;
@@ -357,8 +357,7 @@ static int add_pending_manifest(struct bk *b, const struct reg_desc *d,
 		dst->nondistributable = src->nondistributable;
 	}
 	b->n_pm++;
-	if (rv_set_add(&b->pend_manifest_set, d->digest, strlen(d->digest)) <
-	    0)
+	if (rv_set_add(&b->pend_manifest_set, d->digest, strlen(d->digest)) < 0)
 		return RV_NOMEM;
 	return 0;
 }
@@ -515,20 +514,21 @@ static int write_snapshot(struct bk *b)
 	int rc = 0;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return rv_err_set(RV_ERROR, "no random bytes for a snapshot id");
+		return rv_err_set(RV_ERROR,
+				  "no random bytes for a snapshot id");
 	rv_hex_encode(id, raw, sizeof(raw));
 	tags = json_array();
 	doc = json_pack("{s:i, s:s, s:I, s:s, s:s}", "version", 1, "id", id,
-			"time", (json_int_t)now, "source", b->src->name,
-			"url", reg_url(b->r));
+			"time", (json_int_t)now, "source", b->src->name, "url",
+			reg_url(b->r));
 	if (!tags || !doc) {
 		rc = rv_err_set(RV_NOMEM, "out of memory");
 		goto done;
 	}
 	for (size_t i = 0; i < b->n_tags; i++) {
-		json_t *t = json_pack("{s:s, s:s, s:s}", "repo",
-				      b->tags[i].repo, "tag", b->tags[i].tag,
-				      "digest", b->tags[i].digest);
+		json_t *t =
+		    json_pack("{s:s, s:s, s:s}", "repo", b->tags[i].repo, "tag",
+			      b->tags[i].tag, "digest", b->tags[i].digest);
 		if (!t || json_array_append_new(tags, t)) {
 			rc = rv_err_set(RV_NOMEM, "out of memory");
 			goto done;
@@ -580,7 +580,8 @@ static int backup_repo(struct bk *b, const char *repo)
 
 	if (rc == RV_NOTFOUND) {
 		rv_warn("repository '%s' disappeared during the walk; "
-			"skipped", repo);
+			"skipped",
+			repo);
 		rc = 0;
 		goto done;
 	}
@@ -599,7 +600,8 @@ static int backup_repo(struct bk *b, const char *repo)
 		rc = reg_manifest_head(&d, b->r, repo, tag);
 		if (rc == RV_NOTFOUND) {
 			rv_warn("tag '%s:%s' disappeared during the walk; "
-				"skipped", repo, tag);
+				"skipped",
+				repo, tag);
 			continue;
 		}
 		if (!rc) {
@@ -608,9 +610,9 @@ static int backup_repo(struct bk *b, const char *repo)
 			/* a manifest or blob the tag needs is missing: the
 			 * image cannot be restored, so this is a failure */
 			if (rc == RV_NOTFOUND)
-				rc = rv_err_set(RV_ERROR,
-						"%s (needed by %s:%s)",
-						rv_err_msg(), repo, tag);
+				rc =
+				    rv_err_set(RV_ERROR, "%s (needed by %s:%s)",
+					       rv_err_msg(), repo, tag);
 		}
 		if (!rc) {
 			char h[32];
@@ -618,13 +620,13 @@ static int backup_repo(struct bk *b, const char *repo)
 			if (rc)
 				goto done;
 			b->st->tags++;
-			rv_progress("backup %s: %s:%s | %llu tags, %llu blobs "
-				    "fetched, %s",
-				    b->src->name, repo, tag,
-				    (unsigned long long)b->st->tags,
-				    (unsigned long long)b->st->blobs_fetched,
-				    rv_human_bytes(h, sizeof(h),
-						   b->st->bytes_fetched));
+			rv_progress(
+			    "backup %s: %s:%s | %llu tags, %llu blobs "
+			    "fetched, %s",
+			    b->src->name, repo, tag,
+			    (unsigned long long)b->st->tags,
+			    (unsigned long long)b->st->blobs_fetched,
+			    rv_human_bytes(h, sizeof(h), b->st->bytes_fetched));
 			continue;
 		}
 		if (b->fatal)

@@ -24,23 +24,23 @@ struct store;
 struct reg;
 
 struct backup_source {
-	const char *name;                    /* registry name in the config */
-	const struct rv_strlist *include;    /* repo globs; empty: all */
+	const char *name;		  /* registry name in the config */
+	const struct rv_strlist *include; /* repo globs; empty: all */
 	const struct rv_strlist *exclude;
 };
 
 struct backup_stats {
-	char snapshot[65];          /* "" when none was written */
+	char snapshot[65]; /* "" when none was written */
 	uint64_t repositories;
 	uint64_t tags;
 	uint64_t tags_failed;
-	uint64_t tags_skipped;      /* refused formats (schema 1), warned */
+	uint64_t tags_skipped; /* refused formats (schema 1), warned */
 	uint64_t manifest_heads;
 	uint64_t manifests_fetched;
 	uint64_t blobs_fetched;
-	uint64_t bytes_fetched;     /* blob and manifest bytes received */
+	uint64_t bytes_fetched; /* blob and manifest bytes received */
 	uint64_t chunks_written;
-	uint64_t bytes_written;     /* pack bytes put on the targets (per copy) */
+	uint64_t bytes_written; /* pack bytes put on the targets (per copy) */
 	uint64_t packs_written;
 };
 

@@ -39,8 +39,7 @@ int cli_exit_code(int rc)
 int cli_fail(int rc)
 {
 	const char *msg = rv_err_msg();
-	fprintf(stderr, "regvault: error: %s\n",
-		*msg ? msg : rv_code_name(rc));
+	fprintf(stderr, "regvault: error: %s\n", *msg ? msg : rv_code_name(rc));
 	return cli_exit_code(rc);
 }
 
@@ -84,11 +83,12 @@ int app_lock(struct app *a)
 		rc = rv_buf_printf(&path, "%s.lock", a->cfg->catalog);
 	if (rc)
 		goto done;
-	a->lock_fd = open(rv_buf_cstr(&path), O_RDWR | O_CREAT | O_CLOEXEC,
-			  0600);
+	a->lock_fd =
+	    open(rv_buf_cstr(&path), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (a->lock_fd < 0) {
-		rc = rv_err_errno(RV_IO, errno, "cannot open the lock file '%s'",
-				  rv_buf_cstr(&path));
+		rc =
+		    rv_err_errno(RV_IO, errno, "cannot open the lock file '%s'",
+				 rv_buf_cstr(&path));
 		goto done;
 	}
 	if (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -167,8 +167,8 @@ int cmd_init(struct app *a, int argc, char **argv)
 	int rc;
 
 	if (argc > 1)
-		return cli_usage(cli_command("init"), "unexpected argument '%s'",
-				 argv[1]);
+		return cli_usage(cli_command("init"),
+				 "unexpected argument '%s'", argv[1]);
 	rc = app_load_config(a);
 	if (!rc)
 		rc = app_lock(a);

@@ -49,7 +49,7 @@ int cli_exit_code(int rc);
 int cli_fail(int rc);
 /* Print a usage error for cmd and return EXIT_USAGE. */
 int cli_usage(const struct command *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 const struct command *cli_command(const char *name);
 
 /* Load the config named by a->config_path. */

@@ -54,9 +54,9 @@ static void add_stats(struct backup_stats *t, const struct backup_stats *s)
 int cmd_backup(struct app *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"source", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	const struct command *cmd = cli_command("backup");
 	const char *only = NULL;
@@ -106,8 +106,8 @@ int cmd_backup(struct app *a, int argc, char **argv)
 	memset(&total, 0, sizeof(total));
 	for (size_t i = 0; i < a->cfg->n_sources; i++) {
 		const struct cfg_source *src = &a->cfg->sources[i];
-		struct backup_source bs = { src->registry, &src->repositories,
-					    &src->exclude };
+		struct backup_source bs = {src->registry, &src->repositories,
+					   &src->exclude};
 		struct reg *r = NULL;
 		struct backup_stats st;
 

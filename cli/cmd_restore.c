@@ -15,11 +15,11 @@
 int cmd_restore(struct app *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "to", required_argument, NULL, 't' },
-		{ "repo", required_argument, NULL, 'r' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
+	    {"to", required_argument, NULL, 't'},
+	    {"repo", required_argument, NULL, 'r'},
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
 	};
 	const struct command *cmd = cli_command("restore");
 	struct rv_strlist repos = RV_STRLIST_INIT;
@@ -55,11 +55,10 @@ int cmd_restore(struct app *a, int argc, char **argv)
 	}
 	if (optind + 1 != argc || (!to && !o.dry_run)) {
 		rv_strlist_release(&repos);
-		return cli_usage(cmd, optind == argc
-					      ? "which snapshot? give an id or "
+		return cli_usage(
+		    cmd, optind == argc	      ? "which snapshot? give an id or "
 						"'latest'"
-				      : optind + 1 != argc
-					      ? "give exactly one snapshot"
+			 : optind + 1 != argc ? "give exactly one snapshot"
 					      : "--to REGISTRY is required");
 	}
 	which = argv[optind];
@@ -87,20 +86,21 @@ int cmd_restore(struct app *a, int argc, char **argv)
 	rv_strlist_release(&repos);
 	rv_progress_done();
 	if (a->json)
-		printf("{\"snapshot\":\"%s\",\"dry_run\":%s,\"repositories\":%llu,"
-		       "\"tags\":%llu,\"manifests_pushed\":%llu,"
-		       "\"blobs_pushed\":%llu,\"blobs_mounted\":%llu,"
-		       "\"blobs_skipped\":%llu,\"bytes_pushed\":%llu,"
-		       "\"verified\":%llu}\n",
-		       snap.id, o.dry_run ? "true" : "false",
-		       (unsigned long long)st.repositories,
-		       (unsigned long long)st.tags,
-		       (unsigned long long)st.manifests_pushed,
-		       (unsigned long long)st.blobs_pushed,
-		       (unsigned long long)st.blobs_mounted,
-		       (unsigned long long)st.blobs_skipped,
-		       (unsigned long long)st.bytes_pushed,
-		       (unsigned long long)st.tags_verified);
+		printf(
+		    "{\"snapshot\":\"%s\",\"dry_run\":%s,\"repositories\":%llu,"
+		    "\"tags\":%llu,\"manifests_pushed\":%llu,"
+		    "\"blobs_pushed\":%llu,\"blobs_mounted\":%llu,"
+		    "\"blobs_skipped\":%llu,\"bytes_pushed\":%llu,"
+		    "\"verified\":%llu}\n",
+		    snap.id, o.dry_run ? "true" : "false",
+		    (unsigned long long)st.repositories,
+		    (unsigned long long)st.tags,
+		    (unsigned long long)st.manifests_pushed,
+		    (unsigned long long)st.blobs_pushed,
+		    (unsigned long long)st.blobs_mounted,
+		    (unsigned long long)st.blobs_skipped,
+		    (unsigned long long)st.bytes_pushed,
+		    (unsigned long long)st.tags_verified);
 	if (rc)
 		return cli_fail(rc);
 	if (!a->json) {

@@ -37,13 +37,12 @@ int cmd_snapshots(struct app *a, int argc, char **argv)
 		for (size_t i = 0; arr && i < n; i++) {
 			cli_time(when, sizeof(when), snaps[i].time);
 			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}",
-					       "id", snaps[i].id, "time", when,
-					       "source", snaps[i].source, "url",
-					       snaps[i].url, "repositories",
-					       (json_int_t)snaps[i].n_repos,
-					       "tags",
-					       (json_int_t)snaps[i].n_tags));
+			    arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}",
+					   "id", snaps[i].id, "time", when,
+					   "source", snaps[i].source, "url",
+					   snaps[i].url, "repositories",
+					   (json_int_t)snaps[i].n_repos, "tags",
+					   (json_int_t)snaps[i].n_tags));
 		}
 		text = arr ? json_dumps(arr, JSON_INDENT(2)) : NULL;
 		json_decref(arr);

@@ -5,6 +5,7 @@
 #include "util/fs.h"
 
 #include <openssl/crypto.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -27,8 +28,9 @@ static int cfg_err(const struct cfg_ctx *x, const yaml_node_t *n,
 
 static const char *scalar(const yaml_node_t *n)
 {
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value
-						: NULL;
+	return n && n->type == YAML_SCALAR_NODE
+		   ? (const char *)n->data.scalar.value
+		   : NULL;
 }
 
 static int get_str(char **out, const struct cfg_ctx *x, const yaml_node_t *v,
@@ -92,165 +94,176 @@ static int unknown_key(const struct cfg_ctx *x, const yaml_node_t *k,
 		       const char *where)
 {
 	char msg[512];
-	snprintf(msg, sizeof(msg), "unknown key '%s' in %s (see the README's "
-		 "config reference)", scalar(k) ? scalar(k) : "?", where);
+	snprintf(msg, sizeof(msg),
+		 "unknown key '%s' in %s (see the README's config reference)",
+		 scalar(k) ? scalar(k) : "?", where);
 	return cfg_err(x, k, msg);
 }
 
-static int parse_key(char **passfile, const struct cfg_ctx *x, yaml_node_t *m)
+/* One key of a mapping: where its value goes, or why it is refused. */
+enum field_kind { F_STR, F_BOOL, F_LIST, F_SECRET };
+
+struct field {
+	const char *key;
+	enum field_kind kind;
+	size_t offset;	  /* into the struct being filled */
+	const char *hint; /* F_SECRET: what to use instead */
+};
+
+#define FIELD(type, kind, member)                                              \
+	{                                                                      \
+#member, kind, offsetof(type, member), NULL                    \
+	}
+
+/* Fill obj from the mapping m according to fields. */
+static int parse_fields(void *obj, const struct cfg_ctx *x, yaml_node_t *m,
+			const struct field *fields, const char *where)
 {
-	if (m->type != YAML_MAPPING_NODE)
-		return cfg_err(x, m, "'key' must be a mapping");
+	char msg[512];
+	if (m->type != YAML_MAPPING_NODE) {
+		snprintf(msg, sizeof(msg), "%s must be a mapping", where);
+		return cfg_err(x, m, msg);
+	}
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
 	     p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
 		const char *ks = scalar(k);
+		const struct field *f = fields;
+		char *dst;
 		int rc;
-		if (ks && !strcmp(ks, "passphrase_file"))
-			rc = get_str(passfile, x, v, ks);
-		else if (ks && !strcmp(ks, "passphrase"))
-			rc = cfg_err(x, k, "a passphrase is never written in "
-					   "the config; use passphrase_file "
-					   "or REGVAULT_PASSWORD");
-		else
-			rc = unknown_key(x, k, "'key'");
+
+		if (!ks)
+			return cfg_err(x, k, "keys must be strings");
+		while (f->key && strcmp(f->key, ks))
+			f++;
+		if (!f->key)
+			return unknown_key(x, k, where);
+		dst = (char *)obj + f->offset;
+		switch (f->kind) {
+		case F_STR:
+			rc = get_str((char **)dst, x, v, ks);
+			break;
+		case F_BOOL:
+			rc = get_bool((int *)dst, x, v, ks);
+			break;
+		case F_LIST:
+			rc = get_strlist((struct rv_strlist *)dst, x, v, ks);
+			break;
+		default:
+			snprintf(msg, sizeof(msg),
+				 "'%s' is a secret and is never written in "
+				 "the config; use %s",
+				 ks, f->hint);
+			rc = cfg_err(x, k, msg);
+			break;
+		}
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
+static const struct field registry_fields[] = {
+    FIELD(struct cfg_registry, F_STR, name),
+    FIELD(struct cfg_registry, F_STR, url),
+    FIELD(struct cfg_registry, F_STR, username),
+    FIELD(struct cfg_registry, F_STR, password_file),
+    FIELD(struct cfg_registry, F_STR, password_env),
+    FIELD(struct cfg_registry, F_STR, ca_file),
+    FIELD(struct cfg_registry, F_BOOL, insecure),
+    {"password", F_SECRET, 0, "password_file or password_env"},
+    {NULL, F_STR, 0, NULL},
+};
+
+static const struct field source_fields[] = {
+    FIELD(struct cfg_source, F_STR, registry),
+    FIELD(struct cfg_source, F_LIST, repositories),
+    FIELD(struct cfg_source, F_LIST, exclude),
+    {NULL, F_STR, 0, NULL},
+};
+
+static const struct field target_fields[] = {
+    FIELD(struct cfg_target, F_STR, name),
+    FIELD(struct cfg_target, F_STR, type),
+    FIELD(struct cfg_target, F_STR, path),
+    {NULL, F_STR, 0, NULL},
+};
+
+static const struct field key_fields[] = {
+    FIELD(struct config, F_STR, passphrase_file),
+    {"passphrase", F_SECRET, 0, "passphrase_file or REGVAULT_PASSWORD"},
+    {NULL, F_STR, 0, NULL},
+};
+
 static int parse_registry(struct cfg_registry *r, const struct cfg_ctx *x,
 			  yaml_node_t *m)
 {
-	if (m->type != YAML_MAPPING_NODE)
-		return cfg_err(x, m, "each registry must be a mapping");
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
-	     p < m->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-		const char *ks = scalar(k);
-		int rc;
-		if (!ks)
-			rc = cfg_err(x, k, "keys must be strings");
-		else if (!strcmp(ks, "name"))
-			rc = get_str(&r->name, x, v, ks);
-		else if (!strcmp(ks, "url"))
-			rc = get_str(&r->url, x, v, ks);
-		else if (!strcmp(ks, "username"))
-			rc = get_str(&r->username, x, v, ks);
-		else if (!strcmp(ks, "password_file"))
-			rc = get_str(&r->password_file, x, v, ks);
-		else if (!strcmp(ks, "password_env"))
-			rc = get_str(&r->password_env, x, v, ks);
-		else if (!strcmp(ks, "ca_file"))
-			rc = get_str(&r->ca_file, x, v, ks);
-		else if (!strcmp(ks, "insecure"))
-			rc = get_bool(&r->insecure, x, v, ks);
-		else if (!strcmp(ks, "password"))
-			rc = cfg_err(x, k, "passwords are never written in the "
-					   "config; use password_file or "
-					   "password_env");
-		else
-			rc = unknown_key(x, k, "a registry");
-		if (rc)
-			return rc;
-	}
+	int rc = parse_fields(r, x, m, registry_fields, "a registry");
+	if (rc)
+		return rc;
 	if (!r->name || !r->url)
 		return cfg_err(x, m, "a registry needs 'name' and 'url'");
 	if (strncmp(r->url, "http://", 7) && strncmp(r->url, "https://", 8))
-		return cfg_err(x, m, "registry 'url' must start with "
-				     "http:// or https://");
+		return cfg_err(x, m,
+			       "registry 'url' must start with http:// or "
+			       "https://");
+	if (r->password_file && r->password_env)
+		return cfg_err(x, m,
+			       "give either password_file or password_env, "
+			       "not both");
 	return 0;
 }
 
 static int parse_source(struct cfg_source *s, const struct cfg_ctx *x,
 			yaml_node_t *m)
 {
-	if (m->type != YAML_MAPPING_NODE)
-		return cfg_err(x, m, "each source must be a mapping");
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
-	     p < m->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-		const char *ks = scalar(k);
-		int rc;
-		if (!ks)
-			rc = cfg_err(x, k, "keys must be strings");
-		else if (!strcmp(ks, "registry"))
-			rc = get_str(&s->registry, x, v, ks);
-		else if (!strcmp(ks, "repositories"))
-			rc = get_strlist(&s->repositories, x, v, ks);
-		else if (!strcmp(ks, "exclude"))
-			rc = get_strlist(&s->exclude, x, v, ks);
-		else
-			rc = unknown_key(x, k, "a source");
-		if (rc)
-			return rc;
-	}
-	if (!s->registry)
-		return cfg_err(x, m, "a source needs 'registry'");
-	return 0;
+	int rc = parse_fields(s, x, m, source_fields, "a source");
+	if (!rc && !s->registry)
+		rc = cfg_err(x, m, "a source needs 'registry'");
+	return rc;
 }
 
 static int parse_target(struct cfg_target *t, const struct cfg_ctx *x,
 			yaml_node_t *m)
 {
-	if (m->type != YAML_MAPPING_NODE)
-		return cfg_err(x, m, "each target must be a mapping");
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
-	     p < m->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
-		const char *ks = scalar(k);
-		int rc;
-		if (!ks)
-			rc = cfg_err(x, k, "keys must be strings");
-		else if (!strcmp(ks, "name"))
-			rc = get_str(&t->name, x, v, ks);
-		else if (!strcmp(ks, "type"))
-			rc = get_str(&t->type, x, v, ks);
-		else if (!strcmp(ks, "path"))
-			rc = get_str(&t->path, x, v, ks);
-		else
-			rc = unknown_key(x, k, "a target");
-		if (rc)
-			return rc;
-	}
+	int rc = parse_fields(t, x, m, target_fields, "a target");
+	if (rc)
+		return rc;
 	if (!t->name || !t->type)
 		return cfg_err(x, m, "a target needs 'name' and 'type'");
 	if (strcmp(t->type, "dir"))
-		return cfg_err(x, m, "target 'type' must be 'dir' (the only "
-				     "type this version supports)");
+		return cfg_err(x, m,
+			       "target 'type' must be 'dir' (the only type "
+			       "this version supports)");
 	if (!t->path)
 		return cfg_err(x, m, "a 'dir' target needs 'path'");
 	return 0;
 }
 
 /* Allocate n zeroed elements of a sequence node and parse each. */
-#define PARSE_SEQ(x, node, arr, count, fn, what)                              \
-	do {                                                                  \
-		size_t n_ = 0;                                                \
-		if ((node)->type != YAML_SEQUENCE_NODE)                       \
-			return cfg_err(x, node, "'" what "' must be a list"); \
-		n_ = (size_t)((node)->data.sequence.items.top -               \
-			      (node)->data.sequence.items.start);             \
-		if (n_ > 1000)                                                \
-			return cfg_err(x, node, "too many " what);            \
-		(arr) = calloc(n_ ? n_ : 1, sizeof(*(arr)));                  \
-		if (!(arr))                                                   \
-			return rv_err_set(RV_NOMEM, "out of memory");         \
-		(count) = n_;                                                 \
-		for (size_t i_ = 0; i_ < n_; i_++) {                          \
-			int rc_ = fn(&(arr)[i_], x,                           \
-				     yaml_document_get_node(                  \
-					     (x)->doc,                        \
-					     (node)->data.sequence.items      \
-						     .start[i_]));            \
-			if (rc_)                                              \
-				return rc_;                                   \
-		}                                                             \
+#define PARSE_SEQ(x, node, arr, count, fn, what)                               \
+	do {                                                                   \
+		size_t n_ = 0;                                                 \
+		if ((node)->type != YAML_SEQUENCE_NODE)                        \
+			return cfg_err(x, node, "'" what "' must be a list");  \
+		n_ = (size_t)((node)->data.sequence.items.top -                \
+			      (node)->data.sequence.items.start);              \
+		if (n_ > 1000)                                                 \
+			return cfg_err(x, node, "too many " what);             \
+		(arr) = calloc(n_ ? n_ : 1, sizeof(*(arr)));                   \
+		if (!(arr))                                                    \
+			return rv_err_set(RV_NOMEM, "out of memory");          \
+		(count) = n_;                                                  \
+		for (size_t i_ = 0; i_ < n_; i_++) {                           \
+			int rc_ =                                              \
+			    fn(&(arr)[i_], x,                                  \
+			       yaml_document_get_node(                         \
+				   (x)->doc,                                   \
+				   (node)->data.sequence.items.start[i_]));    \
+			if (rc_)                                               \
+				return rc_;                                    \
+		}                                                              \
 	} while (0)
 
 static int parse_root(struct config *c, const struct cfg_ctx *x,
@@ -271,7 +284,7 @@ static int parse_root(struct config *c, const struct cfg_ctx *x,
 		else if (!strcmp(ks, "catalog"))
 			rc = get_str(&c->catalog, x, v, ks);
 		else if (!strcmp(ks, "key"))
-			rc = parse_key(&c->passphrase_file, x, v);
+			rc = parse_fields(c, x, v, key_fields, "'key'");
 		else if (!strcmp(ks, "registries"))
 			PARSE_SEQ(x, v, c->registries, c->n_registries,
 				  parse_registry, "registries");
@@ -293,11 +306,13 @@ static int validate(const struct config *c, const struct cfg_ctx *x)
 {
 	char msg[512];
 	if (!c->catalog)
-		return cfg_err(x, NULL, "'catalog' (the catalog file's path) "
-					"is required");
+		return cfg_err(x, NULL,
+			       "'catalog' (the catalog file's path) "
+			       "is required");
 	if (!c->n_targets)
-		return cfg_err(x, NULL, "at least one entry in 'targets' is "
-					"required");
+		return cfg_err(x, NULL,
+			       "at least one entry in 'targets' is "
+			       "required");
 	for (size_t i = 0; i < c->n_registries; i++)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(c->registries[i].name,
@@ -332,7 +347,7 @@ int cfg_load(struct config **out, const char *path)
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	struct config *c = NULL;
-	struct cfg_ctx x = { &doc, path };
+	struct cfg_ctx x = {&doc, path};
 	int rc, have_parser = 0, have_doc = 0;
 
 	*out = NULL;
@@ -350,9 +365,9 @@ int cfg_load(struct config **out, const char *path)
 		goto done;
 	}
 	have_parser = 1;
-	yaml_parser_set_input_string(&parser, text.data ? text.data
-						      : (const unsigned char *)"",
-				     text.len);
+	yaml_parser_set_input_string(
+	    &parser, text.data ? text.data : (const unsigned char *)"",
+	    text.len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		rc = rv_err_set(RV_INVALID, "config '%s' line %lu: %s", path,
 				(unsigned long)parser.problem_mark.line + 1,
@@ -456,8 +471,8 @@ int cfg_passphrase(char **out, size_t *len, const struct config *c)
 		return *out ? 0 : rv_err_set(RV_NOMEM, "out of memory");
 	}
 	if (c->passphrase_file) {
-		int rc = read_secret(out, len, c->passphrase_file,
-				     "passphrase");
+		int rc =
+		    read_secret(out, len, c->passphrase_file, "passphrase");
 		if (!rc && *len == 0) {
 			free(*out);
 			*out = NULL;

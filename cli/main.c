@@ -14,16 +14,16 @@
 #endif
 
 static const struct command commands[] = {
-	{ "init", cmd_init, "init",
-	  "create the store on every target and a first key slot" },
-	{ "backup", cmd_backup, "backup [--source REGISTRY] [--json]",
-	  "take a snapshot of every source (or one)" },
-	{ "snapshots", cmd_snapshots, "snapshots [--json]",
-	  "list the snapshots in the catalog" },
-	{ "restore", cmd_restore,
-	  "restore SNAPSHOT --to REGISTRY [--repo GLOB]... [--dry-run] [--json]",
-	  "replay a snapshot (an id, a unique prefix or 'latest') into a "
-	  "registry" },
+    {"init", cmd_init, "init",
+     "create the store on every target and a first key slot"},
+    {"backup", cmd_backup, "backup [--source REGISTRY] [--json]",
+     "take a snapshot of every source (or one)"},
+    {"snapshots", cmd_snapshots, "snapshots [--json]",
+     "list the snapshots in the catalog"},
+    {"restore", cmd_restore,
+     "restore SNAPSHOT --to REGISTRY [--repo GLOB]... [--dry-run] [--json]",
+     "replay a snapshot (an id, a unique prefix or 'latest') into a "
+     "registry"},
 };
 
 const struct command *cli_command(const char *name)
@@ -36,8 +36,9 @@ const struct command *cli_command(const char *name)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: regvault [--config FILE] [-q|--quiet] [-v|--verbose] "
-		   "COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f,
+		"usage: regvault [--config FILE] [-q|--quiet] [-v|--verbose] "
+		"COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-70s\n      %s\n", commands[i].usage,
 			commands[i].summary);

@@ -88,8 +88,7 @@ struct blob_reader {
 	int done;
 };
 
-static int reader_open(struct blob_reader *br, struct rs *x,
-		       const char *digest)
+static int reader_open(struct blob_reader *br, struct rs *x, const char *digest)
 {
 	int rc;
 	memset(br, 0, sizeof(*br));
@@ -284,11 +283,11 @@ static int plan_visit(struct plan *p, struct rs *x, const char *digest,
 	rc = cat_manifest_get(&m, x->c, digest);
 	if (rc)
 		return rc == RV_NOTFOUND
-			       ? rv_err_set(RV_CORRUPT,
-					    "the catalog lacks manifest %s "
-					    "that the snapshot needs",
-					    digest)
-			       : rc;
+			   ? rv_err_set(RV_CORRUPT,
+					"the catalog lacks manifest %s "
+					"that the snapshot needs",
+					digest)
+			   : rc;
 	for (size_t i = 0; !rc && i < m->n_refs; i++) {
 		const struct cat_ref *ref = &m->refs[i];
 		if (ref->is_manifest) {
@@ -297,15 +296,14 @@ static int plan_visit(struct plan *p, struct rs *x, const char *digest,
 		}
 		if (ref->nondistributable)
 			continue;
-		rc = rv_set_add(&p->blob_set, ref->digest,
-				strlen(ref->digest));
+		rc = rv_set_add(&p->blob_set, ref->digest, strlen(ref->digest));
 		if (rc == 1) {
 			rc = 0;
 			if (p->n_blobs == p->cap_blobs) {
 				size_t ncap =
-					p->cap_blobs ? p->cap_blobs * 2 : 64;
-				void *np = realloc(p->blobs,
-						   ncap * sizeof(*p->blobs));
+				    p->cap_blobs ? p->cap_blobs * 2 : 64;
+				void *np =
+				    realloc(p->blobs, ncap * sizeof(*p->blobs));
 				if (!np) {
 					rc = rv_err_set(RV_NOMEM,
 							"out of memory");
@@ -315,8 +313,7 @@ static int plan_visit(struct plan *p, struct rs *x, const char *digest,
 				p->cap_blobs = ncap;
 			}
 			snprintf(p->blobs[p->n_blobs].digest,
-				 sizeof(p->blobs[0].digest), "%s",
-				 ref->digest);
+				 sizeof(p->blobs[0].digest), "%s", ref->digest);
 			p->blobs[p->n_blobs].size = ref->size;
 			p->n_blobs++;
 		}
@@ -387,8 +384,7 @@ static int restore_repo(struct rs *x, size_t first, size_t end)
 	for (size_t i = 0; !rc && i < p.n_blobs; i++)
 		rc = push_blob(x, repo, &p.blobs[i]);
 	for (size_t i = 0; !rc && i < p.order.n; i++) {
-		rc = push_manifest(x, repo, p.order.items[i],
-				   p.order.items[i]);
+		rc = push_manifest(x, repo, p.order.items[i], p.order.items[i]);
 		if (!rc)
 			x->st->manifests_pushed++;
 	}

@@ -19,9 +19,9 @@ struct store;
 struct reg;
 
 struct restore_opts {
-	const char *snapshot;            /* a full snapshot id */
-	const struct rv_strlist *repos;  /* globs; empty: every repository */
-	int dry_run;                     /* print the plan to `plan`, push nothing */
+	const char *snapshot;		/* a full snapshot id */
+	const struct rv_strlist *repos; /* globs; empty: every repository */
+	int dry_run; /* print the plan to `plan`, push nothing */
 	FILE *plan;
 };
 
@@ -31,9 +31,9 @@ struct restore_stats {
 	uint64_t manifests_pushed;
 	uint64_t blobs_pushed;
 	uint64_t blobs_mounted;
-	uint64_t blobs_skipped;    /* already present at the destination */
+	uint64_t blobs_skipped; /* already present at the destination */
 	uint64_t bytes_pushed;
-	uint64_t tags_verified;    /* digest read back and equal */
+	uint64_t tags_verified; /* digest read back and equal */
 	uint64_t blobs_planned;
 	uint64_t bytes_planned;
 };

@@ -14,10 +14,13 @@ struct rv_buf {
 	unsigned char *data; /* NULL until the first append */
 	size_t len;
 	size_t cap;
-	size_t max;          /* the most len may ever be */
+	size_t max; /* the most len may ever be */
 };
 
-#define RV_BUF_INIT(maxbytes) { NULL, 0, 0, (maxbytes) }
+#define RV_BUF_INIT(maxbytes)                                                  \
+	{                                                                      \
+		NULL, 0, 0, (maxbytes)                                         \
+	}
 
 void rv_buf_init(struct rv_buf *b, size_t max);
 /* Make room for `extra` more bytes. RV_TOOBIG past max, RV_NOMEM. */
@@ -25,7 +28,7 @@ int rv_buf_reserve(struct rv_buf *b, size_t extra);
 int rv_buf_add(struct rv_buf *b, const void *data, size_t len);
 int rv_buf_puts(struct rv_buf *b, const char *s);
 int rv_buf_printf(struct rv_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* The contents as a C string ("" when empty); never NULL. */
 const char *rv_buf_cstr(const struct rv_buf *b);
 /* Forget the contents, keep the memory. */

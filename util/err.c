@@ -59,8 +59,14 @@ int rv_err_from_errno(int errnum)
 	}
 }
 
-const char *rv_err_msg(void) { return err_msg; }
-int rv_err_code(void) { return err_code; }
+const char *rv_err_msg(void)
+{
+	return err_msg;
+}
+int rv_err_code(void)
+{
+	return err_code;
+}
 
 void rv_err_clear(void)
 {
@@ -71,20 +77,35 @@ void rv_err_clear(void)
 const char *rv_code_name(int code)
 {
 	switch (code) {
-	case RV_OK: return "ok";
-	case RV_NOTFOUND: return "not found";
-	case RV_CORRUPT: return "corrupt";
-	case RV_AUTH: return "authentication failed";
-	case RV_IO: return "i/o error";
-	case RV_NET: return "network error";
-	case RV_NOSPC: return "no space left";
-	case RV_LOCKED: return "locked";
-	case RV_CANCELLED: return "cancelled";
-	case RV_INVALID: return "invalid";
-	case RV_NOMEM: return "out of memory";
-	case RV_KEY: return "wrong key";
-	case RV_UNSUPPORTED: return "unsupported";
-	case RV_TOOBIG: return "too large";
-	default: return "error";
+	case RV_OK:
+		return "ok";
+	case RV_NOTFOUND:
+		return "not found";
+	case RV_CORRUPT:
+		return "corrupt";
+	case RV_AUTH:
+		return "authentication failed";
+	case RV_IO:
+		return "i/o error";
+	case RV_NET:
+		return "network error";
+	case RV_NOSPC:
+		return "no space left";
+	case RV_LOCKED:
+		return "locked";
+	case RV_CANCELLED:
+		return "cancelled";
+	case RV_INVALID:
+		return "invalid";
+	case RV_NOMEM:
+		return "out of memory";
+	case RV_KEY:
+		return "wrong key";
+	case RV_UNSUPPORTED:
+		return "unsupported";
+	case RV_TOOBIG:
+		return "too large";
+	default:
+		return "error";
 	}
 }

@@ -10,31 +10,32 @@
 
 enum rv_code {
 	RV_OK = 0,
-	RV_ERROR = -1,       /* anything not listed below */
-	RV_NOTFOUND = -2,    /* the object does not exist */
-	RV_CORRUPT = -3,     /* bytes do not match their digest, tag or format */
-	RV_AUTH = -4,        /* a server refused our credentials */
-	RV_IO = -5,          /* a local read/write/fsync failed */
-	RV_NET = -6,         /* connection, DNS, TLS or protocol failure */
-	RV_NOSPC = -7,       /* a target is full */
-	RV_LOCKED = -8,      /* another run holds the lock */
-	RV_CANCELLED = -9,   /* interrupted by a signal */
-	RV_INVALID = -10,    /* bad input, argument or configuration */
-	RV_NOMEM = -11,      /* allocation failed */
-	RV_KEY = -12,        /* wrong passphrase or key */
-	RV_UNSUPPORTED = -13,/* a format or feature we refuse (e.g. schema 1) */
-	RV_TOOBIG = -14,     /* input larger than its cap */
+	RV_ERROR = -1,	   /* anything not listed below */
+	RV_NOTFOUND = -2,  /* the object does not exist */
+	RV_CORRUPT = -3,   /* bytes do not match their digest, tag or format */
+	RV_AUTH = -4,	   /* a server refused our credentials */
+	RV_IO = -5,	   /* a local read/write/fsync failed */
+	RV_NET = -6,	   /* connection, DNS, TLS or protocol failure */
+	RV_NOSPC = -7,	   /* a target is full */
+	RV_LOCKED = -8,	   /* another run holds the lock */
+	RV_CANCELLED = -9, /* interrupted by a signal */
+	RV_INVALID = -10,  /* bad input, argument or configuration */
+	RV_NOMEM = -11,	   /* allocation failed */
+	RV_KEY = -12,	   /* wrong passphrase or key */
+	RV_UNSUPPORTED =
+	    -13,	 /* a format or feature we refuse (e.g. schema 1) */
+	RV_TOOBIG = -14, /* input larger than its cap */
 };
 
 /* Set the thread's error message; returns code so callers can write
  * `return rv_err_set(RV_IO, "...")`. The arguments may include
  * rv_err_msg() to wrap the previous message with context. */
 int rv_err_set(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Same as rv_err_set() with strerror(errnum) appended after ": ". */
 int rv_err_errno(int code, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Map an errno value to the code a caller must act on (ENOSPC -> RV_NOSPC,
  * ENOMEM -> RV_NOMEM, ENOENT -> RV_NOTFOUND, else RV_IO). */

@@ -89,11 +89,10 @@ int rv_fs_tmpfile(int *fd, char **path, const char *dir, const char *prefix)
 	if (*fd < 0) {
 		int e = errno;
 		free(tmpl);
-		return rv_err_errno(rv_err_from_errno(e) == RV_NOTFOUND
-					    ? RV_IO
-					    : rv_err_from_errno(e),
-				    e, "cannot create a temporary file in '%s'",
-				    dir);
+		return rv_err_errno(
+		    rv_err_from_errno(e) == RV_NOTFOUND ? RV_IO
+							: rv_err_from_errno(e),
+		    e, "cannot create a temporary file in '%s'", dir);
 	}
 	*path = tmpl;
 	return 0;

@@ -8,13 +8,19 @@
 
 static int log_level = RV_LOG_INFO;
 
-void rv_log_set_level(int level) { log_level = level; }
-int rv_log_level(void) { return log_level; }
+void rv_log_set_level(int level)
+{
+	log_level = level;
+}
+int rv_log_level(void)
+{
+	return log_level;
+}
 
 void rv_log(int level, const char *fmt, ...)
 {
-	static const char *const names[] = { "error", "warning", "info",
-					     "debug" };
+	static const char *const names[] = {"error", "warning", "info",
+					    "debug"};
 	char line[4096];
 	va_list ap;
 

@@ -16,7 +16,7 @@ enum rv_log_level {
 void rv_log_set_level(int level);
 int rv_log_level(void);
 void rv_log(int level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #define rv_warn(...) rv_log(RV_LOG_WARN, __VA_ARGS__)
 #define rv_info(...) rv_log(RV_LOG_INFO, __VA_ARGS__)

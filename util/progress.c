@@ -29,8 +29,8 @@ void rv_progress(const char *fmt, ...)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (progress_shown &&
 	    (now.tv_sec - progress_last.tv_sec) * 1000000000L +
-			    (now.tv_nsec - progress_last.tv_nsec) <
-		    100000000L)
+		    (now.tv_nsec - progress_last.tv_nsec) <
+		100000000L)
 		return;
 	progress_last = now;
 	va_start(ap, fmt);
@@ -53,7 +53,7 @@ void rv_progress_done(void)
 const char *rv_human_bytes(char *buf, unsigned long bufsize,
 			   unsigned long long n)
 {
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	double v = (double)n;
 	int u = 0;
 	while (v >= 1024 && u < 4) {

@@ -8,14 +8,17 @@
 #include <stddef.h>
 
 struct rv_set {
-	unsigned char **keys;   /* insertion order */
+	unsigned char **keys; /* insertion order */
 	size_t *lens;
 	size_t n, cap_keys;
-	size_t *slots;          /* index+1 into keys, 0 = empty */
+	size_t *slots; /* index+1 into keys, 0 = empty */
 	size_t n_slots;
 };
 
-#define RV_SET_INIT { NULL, NULL, 0, 0, NULL, 0 }
+#define RV_SET_INIT                                                            \
+	{                                                                      \
+		NULL, NULL, 0, 0, NULL, 0                                      \
+	}
 
 /* 1 if added, 0 if already present, RV_NOMEM. */
 int rv_set_add(struct rv_set *s, const void *key, size_t len);

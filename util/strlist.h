@@ -10,7 +10,10 @@ struct rv_strlist {
 	size_t cap;
 };
 
-#define RV_STRLIST_INIT { NULL, 0, 0 }
+#define RV_STRLIST_INIT                                                        \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 
 /* Append a copy of s. RV_NOMEM. */
 int rv_strlist_add(struct rv_strlist *l, const char *s);
