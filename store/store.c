@@ -747,6 +747,45 @@ done:
 	return rc;
 }
 
+struct target *store_target(struct store *s, size_t i)
+{
+	return i < s->n_targets ? s->targets[i] : NULL;
+}
+
+int store_pack_index_read(struct pack_index **out, uint64_t *size,
+			  struct store *s, size_t i, const char *pack_id)
+{
+	struct rv_buf pack = RV_BUF_INIT(STORE_PACK_MAX + STORE_FRAME_SLACK);
+	unsigned char sha[32];
+	char name[96], hex[65];
+	int rc;
+
+	*out = NULL;
+	if (i >= s->n_targets)
+		return rv_err_set(RV_INVALID, "no target number %zu", i);
+	if (!store_hex_ok(pack_id, PACK_ID_HEX - 1))
+		return rv_err_set(RV_INVALID, "bad pack id '%.80s'", pack_id);
+	snprintf(name, sizeof(name), "packs/%.2s/%s", pack_id, pack_id);
+	rc = target_get(s->targets[i], name, &pack);
+	if (!rc)
+		rc = rv_sha256_buf(sha, pack.data, pack.len);
+	if (rc)
+		goto done;
+	rv_hex_encode(hex, sha, 32);
+	if (strcmp(hex, pack_id)) {
+		rc = rv_err_set(RV_CORRUPT,
+				"pack %s on target '%s' is damaged: its bytes "
+				"hash to %s",
+				pack_id, s->targets[i]->name, hex);
+		goto done;
+	}
+	*size = pack.len;
+	rc = pack_index_read(out, s->keys.data_key, pack.data, pack.len);
+done:
+	rv_buf_release(&pack);
+	return rc;
+}
+
 /* ---- snapshots ------------------------------------------------------- */
 
 static int store_snap_id(unsigned char raw[32], const char *snap_id)

@@ -57,6 +57,16 @@ size_t store_chunk_size(const struct store *s);
 size_t store_target_count(const struct store *s);
 const char *store_target_name(const struct store *s, size_t i);
 
+/* The i-th target (owned by the store), for maintenance that works on one
+ * target at a time (repair, catalog rebuild). */
+struct target *store_target(struct store *s, size_t i);
+
+/* Read pack_id whole from target i, check that its bytes hash to its id
+ * (RV_CORRUPT otherwise) and read its index. *size receives the file size.
+ * RV_NOTFOUND when the target does not hold it. Free with pack_index_free. */
+int store_pack_index_read(struct pack_index **out, uint64_t *size,
+			  struct store *s, size_t i, const char *pack_id);
+
 /* Keyed id of a chunk's plaintext. */
 int store_chunk_id(unsigned char out[32], const struct store *s,
 		   const void *data, size_t len);
