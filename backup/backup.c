@@ -3,6 +3,7 @@
 #include "catalog/catalog.h"
 #include "registry/manifest.h"
 #include "registry/registry.h"
+#include "store/chunker.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/digest.h"
@@ -50,6 +51,7 @@ struct bk {
 	size_t n_pm, cap_pm;
 
 	/* the blob being streamed */
+	struct chunker *chunker; /* NULL: fixed-size chunks (format 1) */
 	unsigned char *chunk_buf;
 	size_t chunk_len, chunk_size;
 	unsigned char (*blob_chunks)[32];
@@ -99,8 +101,10 @@ static int commit_pending(struct bk *b, const struct store_flushed *f)
 		rc = cat_pack_add(b->c, f->pack_id, f->size,
 				  (int64_t)time(NULL));
 		for (size_t i = 0; !rc && i < store_target_count(b->s); i++)
-			rc = cat_pack_location_add(b->c, f->pack_id,
-						   store_target_name(b->s, i));
+			if (f->on_target[i])
+				rc = cat_pack_location_add(
+				    b->c, f->pack_id,
+				    store_target_name(b->s, i));
 		for (size_t i = 0; !rc && i < f->n_chunks; i++)
 			rc = cat_chunk_add(b->c, f->chunks[i].id, f->pack_id,
 					   f->chunks[i].offset,
@@ -200,10 +204,20 @@ fail:
 	return rc;
 }
 
+static int emit_chunk(void *arg, const unsigned char *data, size_t len)
+{
+	return add_chunk(arg, data, len);
+}
+
+/* The next bytes of the current blob: cut into content-defined chunks, or
+ * fixed-size ones in a format 1 store. */
 static int blob_sink(void *arg, const void *data, size_t len)
 {
 	struct bk *b = arg;
 	const unsigned char *p = data;
+
+	if (b->chunker)
+		return chunker_feed(b->chunker, data, len, emit_chunk, b);
 	while (len) {
 		size_t n = b->chunk_size - b->chunk_len;
 		if (n > len)
@@ -220,6 +234,18 @@ static int blob_sink(void *arg, const void *data, size_t len)
 		}
 	}
 	return 0;
+}
+
+/* The end of the current blob: its last, short chunk. */
+static int blob_end(struct bk *b)
+{
+	int rc = 0;
+	if (b->chunker)
+		return chunker_finish(b->chunker, emit_chunk, b);
+	if (b->chunk_len)
+		rc = add_chunk(b, b->chunk_buf, b->chunk_len);
+	b->chunk_len = 0;
+	return rc;
 }
 
 static int is_known_blob(struct bk *b, const char *digest)
@@ -255,6 +281,8 @@ static int finish_blob(struct bk *b, const char *digest, int64_t size, int kind,
 static void begin_blob(struct bk *b)
 {
 	b->chunk_len = 0;
+	if (b->chunker)
+		chunker_reset(b->chunker);
 	b->n_blob_chunks = 0;
 	take_mark(b);
 }
@@ -281,10 +309,8 @@ static int backup_blob(struct bk *b, const char *repo,
 		return 0;
 	begin_blob(b);
 	rc = reg_blob_get(b->r, repo, ref->digest, ref->size, blob_sink, b);
-	if (!rc && b->chunk_len) {
-		rc = add_chunk(b, b->chunk_buf, b->chunk_len);
-		b->chunk_len = 0;
-	}
+	if (!rc)
+		rc = blob_end(b);
 	if (rc) {
 		if (!b->fatal)
 			abandon_blob(b);
@@ -307,14 +333,11 @@ static int store_manifest_bytes(struct bk *b, const struct reg_desc *d,
 	if (rc == 1)
 		return 0;
 	begin_blob(b);
-	for (size_t off = 0; off < body->len; off += b->chunk_size) {
-		size_t n = body->len - off;
-		if (n > b->chunk_size)
-			n = b->chunk_size;
-		rc = add_chunk(b, body->data + off, n);
-		if (rc)
-			return rc;
-	}
+	rc = blob_sink(b, body->data, body->len);
+	if (!rc)
+		rc = blob_end(b);
+	if (rc)
+		return rc;
 	return finish_blob(b, d->digest, (int64_t)body->len, PACK_MANIFEST,
 			   d->media_type);
 }
@@ -502,11 +525,78 @@ done:
 	return rc;
 }
 
-/* Seal the snapshot record, put it on the targets, then record it. */
+static int collect_pack(void *arg, const char *pack_id, uint64_t size)
+{
+	json_t *p = json_pack("{s:s, s:I}", "id", pack_id, "size",
+			      (json_int_t)size);
+	if (!p || json_array_append_new(arg, p))
+		return rv_err_set(RV_NOMEM, "out of memory");
+	return 0;
+}
+
+/* The signed seal of a snapshot just added to the catalog (inside the
+ * open transaction): the packs it needs, the hash of its record, and its
+ * place in the store's chain of seals. */
+static int seal_snapshot(struct bk *b, const char *id, int64_t now,
+			 const char *record_hash)
+{
+	json_t *packs = json_array(), *seal = NULL;
+	char *seq_text = NULL, *prev = NULL, *text = NULL;
+	unsigned char sha[RV_SHA256_LEN];
+	char seal_hash[65], seq_buf[32];
+	long long seq = 0;
+	int rc;
+
+	if (!packs)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	rc = cat_snapshot_packs(b->c, id, collect_pack, packs);
+	if (rc)
+		goto done;
+	rc = cat_meta_get(&seq_text, b->c, "seal_sequence");
+	if (rc == 0)
+		seq = strtoll(seq_text, NULL, 10);
+	else if (rc != RV_NOTFOUND)
+		goto done;
+	rc = cat_meta_get(&prev, b->c, "seal_last");
+	if (rc && rc != RV_NOTFOUND)
+		goto done;
+	seal = json_pack("{s:i, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:O}",
+			 "version", 1, "store_id", store_id(b->s), "snapshot",
+			 id, "time", (json_int_t)now, "source", b->src->name,
+			 "sequence", (json_int_t)(seq + 1), "previous",
+			 prev ? prev : "", "record", record_hash, "packs",
+			 packs);
+	text = seal ? json_dumps(seal, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	if (!text) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	rc = store_put_seal(b->s, id, text);
+	if (!rc)
+		rc = rv_sha256_buf(sha, text, strlen(text));
+	if (rc)
+		goto done;
+	rv_hex_encode(seal_hash, sha, sizeof(sha));
+	snprintf(seq_buf, sizeof(seq_buf), "%lld", seq + 1);
+	rc = cat_meta_set(b->c, "seal_sequence", seq_buf);
+	if (!rc)
+		rc = cat_meta_set(b->c, "seal_last", seal_hash);
+done:
+	free(seq_text);
+	free(prev);
+	free(text);
+	json_decref(seal);
+	json_decref(packs);
+	return rc;
+}
+
+/* Seal the snapshot record and put it on the targets; record the snapshot
+ * in the catalog and, in the same transaction, sign and put its seal: the
+ * seal on the targets and the catalog row are the commit points. */
 static int write_snapshot(struct bk *b)
 {
 	unsigned char raw[32];
-	char id[65];
+	char id[65], record_hash[65];
 	json_t *doc = NULL, *tags = NULL;
 	char *text = NULL;
 	struct cat_snapshot cs;
@@ -514,8 +604,7 @@ static int write_snapshot(struct bk *b)
 	int rc = 0;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return rv_err_set(RV_ERROR,
-				  "no random bytes for a snapshot id");
+		return rv_err_set(RV_ERROR, "no random bytes for a snapshot id");
 	rv_hex_encode(id, raw, sizeof(raw));
 	tags = json_array();
 	doc = json_pack("{s:i, s:s, s:I, s:s, s:s}", "version", 1, "id", id,
@@ -540,7 +629,7 @@ static int write_snapshot(struct bk *b)
 		rc = rv_err_set(RV_NOMEM, "out of memory");
 		goto done;
 	}
-	rc = store_put_snapshot(b->s, id, text, strlen(text));
+	rc = store_put_snapshot(b->s, id, text, strlen(text), record_hash);
 	if (rc)
 		goto done;
 
@@ -556,6 +645,8 @@ static int write_snapshot(struct bk *b)
 	for (size_t i = 0; !rc && i < b->n_tags; i++)
 		rc = cat_snapshot_tag_add(b->c, id, b->tags[i].repo,
 					  b->tags[i].tag, b->tags[i].digest);
+	if (!rc && store_signs(b->s))
+		rc = seal_snapshot(b, id, now, record_hash);
 	if (!rc)
 		rc = cat_commit(b->c);
 	if (rc) {
@@ -588,6 +679,7 @@ static int backup_repo(struct bk *b, const char *repo)
 	if (rc) {
 		snprintf(what, sizeof(what), "repository '%s'", repo);
 		note_failure(b, rc, what);
+		b->st->repos_failed++;
 		rc = 0;
 		goto done;
 	}
@@ -660,8 +752,12 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 	b.src = src;
 	b.st = stats;
 	b.chunk_size = store_chunk_size(s);
-	b.chunk_buf = malloc(b.chunk_size);
-	if (!b.chunk_buf) {
+	rc = store_chunker_new(&b.chunker, s);
+	if (rc)
+		goto done;
+	if (!b.chunker)
+		b.chunk_buf = malloc(b.chunk_size);
+	if (!b.chunker && !b.chunk_buf) {
 		rc = rv_err_set(RV_NOMEM, "out of memory");
 		goto done;
 	}
@@ -684,9 +780,12 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 		goto done;
 	if (b.first_err) {
 		rc = rv_err_set(b.first_err,
-				"%llu tag(s) of source '%s' failed; no "
-				"snapshot was written (first: %s)",
+				"%llu tag(s) and %llu repositor%s of source "
+				"'%s' failed; no snapshot was written (first: "
+				"%s)",
 				(unsigned long long)stats->tags_failed,
+				(unsigned long long)stats->repos_failed,
+				stats->repos_failed == 1 ? "y" : "ies",
 				src->name, b.first_msg);
 		goto done;
 	}
@@ -707,6 +806,7 @@ done:
 	rv_set_release(&b.pend_manifest_set);
 	free(b.blob_chunks);
 	free(b.chunk_buf);
+	chunker_free(b.chunker);
 	rv_strlist_release(&repos);
 	return rc;
 }

@@ -34,6 +34,7 @@ struct backup_stats {
 	uint64_t repositories;
 	uint64_t tags;
 	uint64_t tags_failed;
+	uint64_t repos_failed;      /* tag list could not be read */
 	uint64_t tags_skipped; /* refused formats (schema 1), warned */
 	uint64_t manifest_heads;
 	uint64_t manifests_fetched;

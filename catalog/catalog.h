@@ -17,6 +17,7 @@
 #define CAT_CATALOG_H
 
 #include "util/digest.h"
+#include "util/strlist.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -128,6 +129,14 @@ typedef int (*cat_tag_fn)(void *arg, const char *repo, const char *tag,
 int cat_snapshot_tags(struct cat *c, const char *snap_id, cat_tag_fn fn,
 		      void *arg);
 
+/* Called for each pack a snapshot needs (every chunk of every blob and
+ * manifest its tags reach), ordered by pack id; non-zero stops. */
+typedef int (*cat_pack_fn)(void *arg, const char *pack_id, uint64_t size);
+/* RV_NOTFOUND when the snapshot is not in the catalog. Works inside the
+ * transaction that adds the snapshot. */
+int cat_snapshot_packs(struct cat *c, const char *snap_id, cat_pack_fn fn,
+		       void *arg);
+
 /* Totals for reports. */
 struct cat_stats {
 	int64_t packs;
@@ -139,5 +148,41 @@ struct cat_stats {
 	int64_t snapshots;
 };
 int cat_stats_get(struct cat_stats *out, struct cat *c);
+
+/* ---- maintenance: rebuild, repair, adoption (catalog/maint.c) ---- */
+
+/* 1 when pack_id is recorded, 0 when not, <0 on error. */
+int cat_pack_has(struct cat *c, const char *pack_id);
+
+/* A recorded pack and the targets recorded as holding it. */
+struct cat_pack {
+	char pack_id[65];
+	uint64_t size;
+	int64_t created;
+	struct rv_strlist targets; /* target names, sorted */
+};
+/* Every recorded pack with its locations, ordered by pack id. *out is
+ * malloc'd (NULL when there are none); free with cat_pack_list_free. */
+int cat_pack_list(struct cat_pack **out, size_t *n, struct cat *c);
+void cat_pack_list_free(struct cat_pack *packs, size_t n);
+
+/* Forget that target holds pack_id (its copy is gone and could not be
+ * replaced). Absent rows are not an error. */
+int cat_pack_location_del(struct cat *c, const char *pack_id,
+			  const char *target);
+/* Record that target's copy of pack_id hashed to its id at `when` (unix
+ * seconds). RV_NOTFOUND when that location is not recorded. */
+int cat_pack_location_verified(struct cat *c, const char *pack_id,
+			       const char *target, int64_t when);
+
+/* Append to snap_ids (sorted, each once) every snapshot that needs
+ * pack_id: a tag whose manifest, a child manifest of it, or a blob one of
+ * them refers to has its bytes in a chunk of that pack. */
+int cat_pack_snapshots(struct rv_strlist *snap_ids, struct cat *c,
+		       const char *pack_id);
+
+/* Copy the write-ahead log into the database file and truncate the log,
+ * so the file can be renamed on its own (no transaction may be open). */
+int cat_checkpoint(struct cat *c);
 
 #endif

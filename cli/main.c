@@ -24,6 +24,11 @@ static const struct command commands[] = {
      "restore SNAPSHOT --to REGISTRY [--repo GLOB]... [--dry-run] [--json]",
      "replay a snapshot (an id, a unique prefix or 'latest') into a "
      "registry"},
+    {"catalog", cmd_catalog, "catalog rebuild --from TARGET [--force] [--json]",
+     "rebuild the catalog from one target and the key"},
+    {"repair", cmd_repair, "repair [--dry-run] [--json]",
+     "copy what a target lacks or holds damaged from a target whose copy "
+     "checks out"},
 };
 
 const struct command *cli_command(const char *name)

@@ -106,6 +106,15 @@ static int list_pages(struct reg *r, struct rv_strlist *list,
 		rv = reg_do(r, &req, &resp);
 		if (rv)
 			goto done;
+		if (resp.status == 401 && r->auth == REG_AUTH_BASIC) {
+			rv = rv_err_set(RV_AUTH,
+					"cannot %s on registry '%s': the "
+					"registry refused the credentials "
+					"(HTTP 401); check username and "
+					"password_file",
+					what, r->name);
+			goto done;
+		}
 		if (catalog && (resp.status == 404 || resp.status == 401 ||
 				resp.status == 403)) {
 			rv = rv_err_set(RV_UNSUPPORTED,

@@ -357,7 +357,13 @@ static int perform_once(struct reg *r, const struct reg_req *req,
 		goto done;
 	}
 	if (cc != CURLE_OK) {
-		*retriable = 1;
+		/* a certificate or URL problem does not go away by itself */
+		*retriable = cc != CURLE_PEER_FAILED_VERIFICATION &&
+			     cc != CURLE_SSL_CACERT_BADFILE &&
+			     cc != CURLE_SSL_CERTPROBLEM &&
+			     cc != CURLE_SSL_ISSUER_ERROR &&
+			     cc != CURLE_URL_MALFORMAT &&
+			     cc != CURLE_UNSUPPORTED_PROTOCOL;
 		rv = rv_err_set(RV_NET, "cannot %s on registry '%s': %s%s%s%s",
 				req->what, r->name, curl_easy_strerror(cc),
 				r->curl_err[0] ? " (" : "", r->curl_err,

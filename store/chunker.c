@@ -92,7 +92,7 @@ static int chunker_derive_gear(uint64_t gear[256],
 	unsigned char okm[256 * 8];
 	int rc;
 
-	rc = keys_hkdf(okm, sizeof(okm), key, CHUNKER_KEY_LEN, NULL, 0,
+	rc = keys_hkdf(okm, sizeof(okm), key, CHUNKER_KEY_LEN, "", 0,
 		       CHUNKER_GEAR_INFO);
 	if (!rc) {
 		for (int i = 0; i < 256; i++)

@@ -41,7 +41,7 @@ struct frame_cipher {
 static int frame_valid_type(int type)
 {
 	return type == FRAME_CHUNK || type == FRAME_PACK_INDEX ||
-	       type == FRAME_SNAPSHOT;
+	       type == FRAME_SNAPSHOT || type == FRAME_SIGNING_KEY;
 }
 
 /* Segments needed for a body: at least one, so that even an empty frame

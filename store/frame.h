@@ -20,6 +20,7 @@ enum frame_type {
 	FRAME_CHUNK = 1,
 	FRAME_PACK_INDEX = 2,
 	FRAME_SNAPSHOT = 3,
+	FRAME_SIGNING_KEY = 4, /* format 2: the Ed25519 private key */
 };
 
 #define FRAME_SEGMENT (1u << 20)

@@ -7,7 +7,10 @@
  */
 #include "store/store.h"
 
+#include "store/chunker.h"
 #include "store/frame.h"
+#include "store/sign.h"
+#include "store/store_internal.h"
 #include "store/keys.h"
 #include "store/pack.h"
 #include "store/target.h"
@@ -31,38 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define STORE_CONFIG_NAME "regvault.json"
-#define STORE_CONFIG_MAX ((size_t)64 << 10)
-#define STORE_SLOT_MAX ((size_t)64 << 10)
-#define STORE_MAX_SLOTS 64
-#define STORE_CHUNK_DEFAULT ((size_t)2 << 20)
-#define STORE_CHUNK_MIN ((uint64_t)64 << 10)
-#define STORE_CHUNK_MAX ((uint64_t)64 << 20)
-#define STORE_PACK_DEFAULT ((uint64_t)32 << 20)
-#define STORE_PACK_MIN ((uint64_t)1 << 20)
-#define STORE_PACK_MAX ((uint64_t)4 << 30)
-#define STORE_SNAPSHOT_MAX ((size_t)256 << 20)
-#define STORE_FRAME_SLACK ((size_t)1 << 20)
 
-struct store {
-	struct target **targets; /* owned elements */
-	size_t n_targets;
-	char id[STORE_ID_HEX];
-	struct store_keys keys;
-	size_t chunk_size;
-	uint64_t pack_size;
-	char *staging_dir;
-	struct pack_writer *pw; /* the open pack, or NULL */
-	uint64_t generation;	/* bumped at every flush */
-};
-
-struct store_config {
-	char id[STORE_ID_HEX];
-	size_t chunk_size;
-	uint64_t pack_size;
-};
-
-static int store_hex_ok(const char *s, size_t n)
+int store_hex_ok(const char *s, size_t n)
 {
 	if (strlen(s) != n)
 		return 0;
@@ -78,6 +51,7 @@ static int store_hex_ok(const char *s, size_t n)
 static int store_config_parse(struct store_config *c, const struct target *t,
 			      const struct rv_buf *doc)
 {
+	memset(c, 0, sizeof(*c));
 	json_error_t jerr;
 	json_t *root, *chunker, *v;
 	const char *id, *type;
@@ -119,22 +93,72 @@ static int store_config_parse(struct store_config *c, const struct target *t,
 	}
 	chunker = json_object_get(root, "chunker");
 	type = json_string_value(json_object_get(chunker, "type"));
-	v = json_object_get(chunker, "size");
-	size = json_is_integer(v) ? json_integer_value(v) : -1;
-	if (!type || strcmp(type, "fixed") != 0) {
+	if (type && !strcmp(type, "fixed")) {
+		v = json_object_get(chunker, "size");
+		size = json_is_integer(v) ? json_integer_value(v) : -1;
+		if (size < (json_int_t)STORE_CHUNK_MIN ||
+		    size > (json_int_t)STORE_CHUNK_MAX) {
+			rc = rv_err_set(RV_CORRUPT,
+					"target '%s': regvault.json chunk size "
+					"%lld is outside 64 KiB..64 MiB",
+					t->name, (long long)size);
+			goto done;
+		}
+		c->chunker = STORE_CHUNKER_FIXED;
+		c->chunk_size = (size_t)size;
+	} else if (type && !strcmp(type, "fastcdc") && format >= 2) {
+		json_int_t mn = -1, av = -1, mx = -1;
+		if (json_unpack(chunker, "{s:I, s:I, s:I}", "min", &mn, "avg",
+				&av, "max", &mx) ||
+		    mn < 0 || av < 0 || mx < 0 || mx > UINT32_MAX) {
+			rc = rv_err_set(RV_CORRUPT,
+					"target '%s': regvault.json has a bad "
+					"fastcdc chunker",
+					t->name);
+			goto done;
+		}
+		c->cdc.min = (uint32_t)mn;
+		c->cdc.avg = (uint32_t)av;
+		c->cdc.max = (uint32_t)mx;
+		if (chunker_params_check(&c->cdc)) {
+			rc = rv_err_set(RV_CORRUPT,
+					"target '%s': regvault.json: %s",
+					t->name, rv_err_msg());
+			goto done;
+		}
+		c->chunker = STORE_CHUNKER_FASTCDC;
+		c->chunk_size = c->cdc.max;
+	} else {
 		rc = rv_err_set(RV_UNSUPPORTED,
 				"target '%s': chunker '%s' is not supported; "
 				"upgrade regvault",
 				t->name, type ? type : "(none)");
 		goto done;
 	}
-	if (size < (json_int_t)STORE_CHUNK_MIN ||
-	    size > (json_int_t)STORE_CHUNK_MAX) {
-		rc = rv_err_set(RV_CORRUPT,
-				"target '%s': regvault.json chunk size %lld "
-				"is outside 64 KiB..64 MiB",
-				t->name, (long long)size);
-		goto done;
+	if (format >= 2) {
+		const char *kind = NULL, *pub = NULL, *priv = NULL;
+		if (json_unpack(json_object_get(root, "signing"),
+				"{s:s, s:s, s:s}", "type", &kind, "public_key",
+				&pub, "private_key", &priv) ||
+		    strcmp(kind, "ed25519") ||
+		    rv_hex_decode(c->sign_pub, SIGN_KEY_LEN, pub) ||
+		    strlen(priv) > 4096 || strlen(priv) % 2) {
+			rc = rv_err_set(RV_CORRUPT,
+					"target '%s': regvault.json has no "
+					"valid signing key",
+					t->name);
+			goto done;
+		}
+		c->sign_priv_sealed_len = strlen(priv) / 2;
+		if (rv_hex_decode(c->sign_priv_sealed, c->sign_priv_sealed_len,
+				  priv)) {
+			rc = rv_err_set(RV_CORRUPT,
+					"target '%s': regvault.json has no "
+					"valid signing key",
+					t->name);
+			goto done;
+		}
+		c->has_signing = 1;
 	}
 	v = json_object_get(root, "pack_size");
 	pack_size = json_is_integer(v) ? json_integer_value(v) : -1;
@@ -147,30 +171,43 @@ static int store_config_parse(struct store_config *c, const struct target *t,
 		goto done;
 	}
 	memcpy(c->id, id, STORE_ID_HEX);
-	c->chunk_size = (size_t)size;
+	c->format = (int)format;
 	c->pack_size = (uint64_t)pack_size;
 done:
 	json_decref(root);
 	return rc;
 }
 
-static int store_config_make(struct rv_buf *out, const char *id)
+static int store_config_make(struct rv_buf *out, const char *id,
+			     const unsigned char pub[SIGN_KEY_LEN],
+			     const struct rv_buf *priv_sealed)
 {
-	char created[32];
+	char created[32], pub_hex[2 * SIGN_KEY_LEN + 1];
+	struct chunker_params cdc;
 	struct tm tm;
 	time_t now = time(NULL);
 	json_t *root = NULL;
-	char *text = NULL;
+	char *text = NULL, *priv_hex = NULL;
 	int rc = 0;
 
 	if (!gmtime_r(&now, &tm) ||
 	    !strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm))
 		return rv_err_set(RV_ERROR, "cannot format the current time");
-	root = json_pack("{s:i, s:s, s:{s:s, s:I}, s:I, s:s}", "format",
-			 STORE_FORMAT_VERSION, "store_id", id, "chunker",
-			 "type", "fixed", "size",
-			 (json_int_t)STORE_CHUNK_DEFAULT, "pack_size",
-			 (json_int_t)STORE_PACK_DEFAULT, "created", created);
+	chunker_params_default(&cdc);
+	rv_hex_encode(pub_hex, pub, SIGN_KEY_LEN);
+	priv_hex = malloc(2 * priv_sealed->len + 1);
+	if (!priv_hex)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	rv_hex_encode(priv_hex, priv_sealed->data, priv_sealed->len);
+	root = json_pack("{s:i, s:s, s:{s:s, s:I, s:I, s:I}, s:I, s:s, "
+			 "s:{s:s, s:s, s:s}}",
+			 "format", STORE_FORMAT_VERSION, "store_id", id,
+			 "chunker", "type", "fastcdc", "min",
+			 (json_int_t)cdc.min, "avg", (json_int_t)cdc.avg,
+			 "max", (json_int_t)cdc.max, "pack_size",
+			 (json_int_t)STORE_PACK_DEFAULT, "created", created,
+			 "signing", "type", "ed25519", "public_key", pub_hex,
+			 "private_key", priv_hex);
 	if (root)
 		text = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(2));
 	if (!text) {
@@ -182,6 +219,7 @@ static int store_config_make(struct rv_buf *out, const char *id)
 		rc = rv_buf_puts(out, "\n");
 done:
 	free(text);
+	free(priv_hex);
 	json_decref(root);
 	return rc;
 }
@@ -195,7 +233,10 @@ int store_init(struct target **targets, size_t n, const char *passphrase,
 	struct keyslot_params params;
 	struct rv_buf slot = RV_BUF_INIT(STORE_SLOT_MAX);
 	struct rv_buf config = RV_BUF_INIT(STORE_CONFIG_MAX);
+	struct rv_buf priv_sealed = RV_BUF_INIT(4096);
 	unsigned char raw_id[16], slot_sha[32];
+	unsigned char sign_pub[SIGN_KEY_LEN], sign_priv[SIGN_KEY_LEN];
+	unsigned char pub_sha[32];
 	char id[STORE_ID_HEX], slot_hex[17], slot_name[32];
 	size_t done_slots = 0, done_configs = 0;
 	uint64_t size;
@@ -230,7 +271,16 @@ int store_init(struct target **targets, size_t n, const char *passphrase,
 		goto done;
 	rv_hex_encode(slot_hex, slot_sha, 8);
 	snprintf(slot_name, sizeof(slot_name), "keys/%s", slot_hex);
-	rc = store_config_make(&config, id);
+	/* the signing key: its private half sealed with the data key */
+	rc = sign_keygen(sign_pub, sign_priv);
+	if (!rc)
+		rc = rv_sha256_buf(pub_sha, sign_pub, sizeof(sign_pub));
+	if (!rc)
+		rc = frame_seal(&priv_sealed, keys.data_key, FRAME_SIGNING_KEY,
+				pub_sha, sign_priv, sizeof(sign_priv), 0);
+	OPENSSL_cleanse(sign_priv, sizeof(sign_priv));
+	if (!rc)
+		rc = store_config_make(&config, id, sign_pub, &priv_sealed);
 	if (rc)
 		goto done;
 	/* regvault.json goes last: a target is initialised only once its
@@ -264,6 +314,7 @@ done:
 	OPENSSL_cleanse(slot.data, slot.len);
 	rv_buf_release(&slot);
 	rv_buf_release(&config);
+	rv_buf_release(&priv_sealed);
 	return rc;
 }
 
@@ -380,8 +431,13 @@ static int store_unlock(struct store *s, struct target **targets, size_t n,
 				goto done;
 			rc = keyslot_open(&s->keys, s->id, slot.data, slot.len,
 					  passphrase, pass_len);
-			if (rc == 0)
+			if (rc == 0) {
+				s->slot_name = strdup(name);
+				if (!s->slot_name)
+					rc = rv_err_set(RV_NOMEM,
+							"out of memory");
 				goto done;
+			}
 			if (rc == RV_KEY) {
 				n_wrong++;
 			} else if (rc == RV_CORRUPT || rc == RV_INVALID ||
@@ -418,6 +474,39 @@ done:
 	return rc;
 }
 
+/* Open the sealed private signing key and check it matches the public one
+ * in regvault.json. */
+static int store_unseal_signing_key(struct store *s,
+				    const struct store_config *cfg)
+{
+	struct rv_buf priv = RV_BUF_INIT(SIGN_KEY_LEN);
+	unsigned char pub_sha[32], check[SIGN_KEY_LEN];
+	int rc = rv_sha256_buf(pub_sha, cfg->sign_pub, SIGN_KEY_LEN);
+	if (!rc)
+		rc = frame_open(&priv, s->keys.data_key, FRAME_SIGNING_KEY,
+				pub_sha, cfg->sign_priv_sealed,
+				cfg->sign_priv_sealed_len);
+	if (!rc && priv.len != SIGN_KEY_LEN)
+		rc = RV_CORRUPT;
+	if (!rc)
+		rc = sign_public(check, priv.data);
+	if (!rc && CRYPTO_memcmp(check, cfg->sign_pub, SIGN_KEY_LEN))
+		rc = RV_CORRUPT;
+	if (rc == RV_CORRUPT)
+		rv_err_set(RV_CORRUPT,
+			   "the signing key in regvault.json of store %s does "
+			   "not open or does not match its public key; copy "
+			   "regvault.json from another target",
+			   s->id);
+	if (!rc) {
+		memcpy(s->sign_priv, priv.data, SIGN_KEY_LEN);
+		sign_fingerprint(s->fingerprint, s->sign_pub);
+	}
+	OPENSSL_cleanse(priv.data, priv.cap);
+	rv_buf_release(&priv);
+	return rc;
+}
+
 int store_open(struct store **out, struct target **targets, size_t n,
 	       const char *passphrase, size_t pass_len, const char *staging_dir)
 {
@@ -437,8 +526,13 @@ int store_open(struct store **out, struct target **targets, size_t n,
 	if (!s)
 		return rv_err_set(RV_NOMEM, "out of memory");
 	memcpy(s->id, cfg.id, STORE_ID_HEX);
+	s->format = cfg.format;
+	s->chunker = cfg.chunker;
+	s->cdc = cfg.cdc;
 	s->chunk_size = cfg.chunk_size;
 	s->pack_size = cfg.pack_size;
+	s->has_signing = cfg.has_signing;
+	memcpy(s->sign_pub, cfg.sign_pub, SIGN_KEY_LEN);
 	s->staging_dir = strdup(staging_dir);
 	s->targets = malloc(n * sizeof(*s->targets));
 	if (!s->staging_dir || !s->targets) {
@@ -446,6 +540,8 @@ int store_open(struct store **out, struct target **targets, size_t n,
 		goto fail;
 	}
 	rc = store_unlock(s, targets, n, passphrase, pass_len);
+	if (!rc && s->has_signing)
+		rc = store_unseal_signing_key(s, &cfg);
 	if (rc)
 		goto fail;
 	memcpy(s->targets, targets, n * sizeof(*s->targets));
@@ -463,6 +559,8 @@ void store_free(struct store *s)
 		return;
 	pack_writer_free(s->pw);
 	keys_wipe(&s->keys);
+	OPENSSL_cleanse(s->sign_priv, sizeof(s->sign_priv));
+	free(s->slot_name);
 	for (size_t i = 0; i < s->n_targets; i++)
 		target_free(s->targets[i]);
 	free(s->targets);
@@ -511,6 +609,24 @@ const char *store_id(const struct store *s)
 size_t store_chunk_size(const struct store *s)
 {
 	return s->chunk_size;
+}
+
+int store_format(const struct store *s)
+{
+	return s->format;
+}
+
+int store_chunker_new(struct chunker **out, const struct store *s)
+{
+	*out = NULL;
+	if (s->chunker == STORE_CHUNKER_FIXED)
+		return 0;
+	return chunker_new(out, &s->cdc, s->keys.id_key);
+}
+
+void store_set_quorum(struct store *s, size_t n)
+{
+	s->quorum = n >= s->n_targets ? 0 : n;
 }
 
 size_t store_target_count(const struct store *s)
@@ -612,12 +728,66 @@ int store_pack_open(const struct store *s)
 	return n_chunks > 0 || n_blobs > 0;
 }
 
+/* How many targets must take a write. */
+static size_t store_needed(const struct store *s)
+{
+	return s->quorum ? s->quorum : s->n_targets;
+}
+
+/* After a put to every target: enough of them? The message names every
+ * target that failed. */
+static int store_put_outcome(const struct store *s, const char *name,
+			     const unsigned char *ok, int first_rc,
+			     const char *first_msg)
+{
+	size_t good = 0;
+	for (size_t i = 0; i < s->n_targets; i++)
+		good += ok[i];
+	if (good >= store_needed(s))
+		return 0;
+	return rv_err_set(first_rc ? first_rc : RV_IO,
+			  "'%s' reached %zu of %zu target(s), %zu needed "
+			  "(write_policy); first failure: %s",
+			  name, good, s->n_targets, store_needed(s), first_msg);
+}
+
+int store_put_all(struct store *s, const char *name, const void *data,
+		  size_t len, unsigned char *ok_out)
+{
+	unsigned char *ok = calloc(s->n_targets ? s->n_targets : 1, 1);
+	char first_msg[1024] = "";
+	int rc, first_rc = 0;
+
+	if (!ok)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	for (size_t i = 0; i < s->n_targets; i++) {
+		rc = target_put_buf(s->targets[i], name, data, len);
+		if (rc) {
+			rv_warn("target '%s': %s", s->targets[i]->name,
+				rv_err_msg());
+			if (!first_rc) {
+				first_rc = rc;
+				snprintf(first_msg, sizeof(first_msg), "%s",
+					 rv_err_msg());
+			}
+			continue;
+		}
+		ok[i] = 1;
+	}
+	rc = store_put_outcome(s, name, ok, first_rc, first_msg);
+	if (ok_out)
+		memcpy(ok_out, ok, s->n_targets);
+	free(ok);
+	return rc;
+}
+
 int store_flush(struct store *s, struct store_flushed **out)
 {
 	struct store_flushed *f = NULL;
 	struct pack_writer *pw = s->pw;
-	char pack_id[PACK_ID_HEX], name[96];
-	int rc;
+	unsigned char *on_target;
+	char pack_id[PACK_ID_HEX], name[96], first_msg[1024] = "";
+	int rc, first_rc = 0;
 
 	*out = NULL;
 	if (!store_pack_open(s)) {
@@ -629,21 +799,35 @@ int store_flush(struct store *s, struct store_flushed **out)
 	 * no longer be rolled back to. */
 	s->pw = NULL;
 	s->generation++;
+	f = calloc(1, sizeof(*f) + s->n_targets);
+	if (!f) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto fail;
+	}
+	on_target = (unsigned char *)(f + 1);
+	f->on_target = on_target;
 	rc = pack_writer_finish(pw, pack_id);
 	if (rc)
 		goto fail;
 	snprintf(name, sizeof(name), "packs/%.2s/%s", pack_id, pack_id);
 	for (size_t i = 0; i < s->n_targets; i++) {
 		rc = target_put_file(s->targets[i], name, pack_writer_path(pw));
-		if (rc)
-			goto fail;
+		if (rc) {
+			rv_warn("target '%s': %s", s->targets[i]->name,
+				rv_err_msg());
+			if (!first_rc) {
+				first_rc = rc;
+				snprintf(first_msg, sizeof(first_msg), "%s",
+					 rv_err_msg());
+			}
+			continue;
+		}
+		on_target[i] = 1;
 	}
-	unlink(pack_writer_path(pw));
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		rc = rv_err_set(RV_NOMEM, "out of memory");
+	rc = store_put_outcome(s, name, on_target, first_rc, first_msg);
+	if (rc)
 		goto fail;
-	}
+	unlink(pack_writer_path(pw));
 	memcpy(f->pack_id, pack_id, PACK_ID_HEX);
 	f->size = pack_writer_size(pw);
 	f->chunks = pack_writer_chunks(pw, &f->n_chunks);
@@ -652,6 +836,7 @@ int store_flush(struct store *s, struct store_flushed **out)
 	*out = f;
 	return 0;
 fail:
+	free(f);
 	pack_writer_free(pw);
 	return rc;
 }
@@ -788,7 +973,7 @@ done:
 
 /* ---- snapshots ------------------------------------------------------- */
 
-static int store_snap_id(unsigned char raw[32], const char *snap_id)
+int store_snap_id(unsigned char raw[32], const char *snap_id)
 {
 	if (!snap_id || !store_hex_ok(snap_id, 64) ||
 	    rv_hex_decode(raw, 32, snap_id))
@@ -798,11 +983,11 @@ static int store_snap_id(unsigned char raw[32], const char *snap_id)
 }
 
 int store_put_snapshot(struct store *s, const char *snap_id, const void *json,
-		       size_t len)
+		       size_t len, char record_hash[65])
 {
 	struct rv_buf sealed =
 	    RV_BUF_INIT(STORE_SNAPSHOT_MAX + STORE_FRAME_SLACK);
-	unsigned char raw[32];
+	unsigned char raw[32], sha[32];
 	char name[96];
 	int rc;
 
@@ -815,15 +1000,14 @@ int store_put_snapshot(struct store *s, const char *snap_id, const void *json,
 				  snap_id, len, STORE_SNAPSHOT_MAX);
 	rc = frame_seal(&sealed, s->keys.data_key, FRAME_SNAPSHOT, raw, json,
 			len, 1);
+	if (!rc)
+		rc = rv_sha256_buf(sha, sealed.data, sealed.len);
 	if (rc)
 		goto done;
+	if (record_hash)
+		rv_hex_encode(record_hash, sha, sizeof(sha));
 	snprintf(name, sizeof(name), "snapshots/%s", snap_id);
-	for (size_t i = 0; i < s->n_targets; i++) {
-		rc = target_put_buf(s->targets[i], name, sealed.data,
-				    sealed.len);
-		if (rc)
-			goto done;
-	}
+	rc = store_put_all(s, name, sealed.data, sealed.len, NULL);
 done:
 	rv_buf_release(&sealed);
 	return rc;

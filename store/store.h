@@ -23,10 +23,16 @@
 #include <stdint.h>
 
 #define STORE_ID_HEX 33 /* 16 random bytes as hex + NUL */
-#define STORE_FORMAT_VERSION 1
+#define STORE_FORMAT_VERSION 2 /* reads 1 and 2 */
+
+enum store_chunker {
+	STORE_CHUNKER_FIXED = 0,   /* format 1: fixed-size chunks */
+	STORE_CHUNKER_FASTCDC = 1, /* format 2: keyed content-defined */
+};
 
 struct store;
 struct target;
+struct chunker;
 
 /* Write regvault.json and a first key slot on every target. The targets
  * must hold no store yet (RV_INVALID: "already initialised"). */
@@ -52,8 +58,15 @@ void store_free(struct store *s);
 int store_staging_clean(struct store *s, size_t *removed);
 
 const char *store_id(const struct store *s);
-/* Chunk size of the fixed-size chunker recorded in regvault.json. */
+/* The largest chunk this store's chunker makes (the fixed size for
+ * format 1 stores, the content-defined maximum for format 2). */
 size_t store_chunk_size(const struct store *s);
+int store_format(const struct store *s);
+/* A content-defined chunker keyed for this store, or *out = NULL when the
+ * store cuts fixed-size chunks of store_chunk_size() bytes (format 1). */
+int store_chunker_new(struct chunker **out, const struct store *s);
+/* Succeed when at least n targets take a write (0 or n >= count: all). */
+void store_set_quorum(struct store *s, size_t n);
 size_t store_target_count(const struct store *s);
 const char *store_target_name(const struct store *s, size_t i);
 
@@ -95,12 +108,14 @@ struct store_flushed {
 	size_t n_chunks;
 	const struct pack_blob *blobs;
 	size_t n_blobs;
+	const unsigned char *on_target; /* 1 per target that holds it */
 	void *priv;
 };
 
-/* Finish the open pack and put it on every target; *out describes it.
- * Fails (nothing to record) when any target fails. *out is NULL when no
- * pack was open. */
+/* Finish the open pack and put it on every target; *out describes it and
+ * which targets took it. Fails (nothing to record) when fewer targets than
+ * the write policy needs took it; each failing target is warned about by
+ * name. *out is NULL when no pack was open. */
 int store_flush(struct store *s, struct store_flushed **out);
 void store_flushed_free(struct store_flushed *f);
 
@@ -112,9 +127,37 @@ int store_read_chunk(struct store *s, const char *pack_id, uint64_t offset,
 		     struct rv_buf *out);
 
 /* Seal and put a snapshot record (JSON bytes) as snapshots/<snap_id> on
- * every target. snap_id is 64 hex chars. */
+ * every target (write policy as for packs). snap_id is 64 hex chars.
+ * record_hash (may be NULL) receives the sha256 hex of the sealed file,
+ * which the snapshot's seal names. */
 int store_put_snapshot(struct store *s, const char *snap_id,
-		       const void *json, size_t len);
+		       const void *json, size_t len, char record_hash[65]);
+/* Snapshot seals (format 2): a snapshot's seal is a small JSON text that
+ * the backup engine writes (which packs the snapshot needs, the hash of its
+ * record, its place in the store's chain of seals); the store signs it
+ * with its Ed25519 key and puts seals/<snap_id> on every target:
+ *   {"version":1,"seal":"<the text>","signature":"<128 hex>"}
+ * Anyone with the public key alone can check it. RV_UNSUPPORTED for a
+ * format 1 store, which has no signing key. */
+int store_put_seal(struct store *s, const char *snap_id, const char *seal_text);
+/* The seal text of snap_id from the first target whose copy verifies with
+ * the store's public key, appended to out. RV_NOTFOUND when no target has
+ * one; RV_CORRUPT when every copy fails its signature. */
+int store_get_seal(struct store *s, const char *snap_id, struct rv_buf *out);
+/* Verify a seal file's bytes against a public key (no store needed: for
+ * keyless checks); the seal text is appended to out. RV_CORRUPT. */
+int store_seal_verify(struct rv_buf *out, const unsigned char pub[32],
+		      const void *file, size_t len);
+/* 1 when the store signs its snapshots (format 2). */
+int store_signs(const struct store *s);
+/* "sha256:<hex>" of the store's public signing key, or NULL (format 1). */
+const char *store_fingerprint(const struct store *s);
+/* Fetch and open a snapshot record whose sealed file must hash to
+ * record_hash (from its seal): a copy that does not is skipped as damaged.
+ * RV_CORRUPT when no copy matches. */
+int store_get_snapshot_checked(struct store *s, const char *snap_id,
+			       const char *record_hash, struct rv_buf *out);
+
 /* Fetch and open a snapshot record. */
 int store_get_snapshot(struct store *s, const char *snap_id,
 		       struct rv_buf *out);

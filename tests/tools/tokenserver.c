@@ -41,7 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REQ_MAX 16384       /* request line + headers */
+#define REQ_MAX 16384	    /* request line + headers */
 #define OUT_MAX (256 << 10) /* any string we build */
 #define USERS_FILE_MAX 65536
 #define USERS_MAX 16
@@ -91,8 +91,8 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
+static void ts_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void ts_log(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -147,7 +147,7 @@ static void sb_puts(struct sb *s, const char *str)
 }
 
 static void sb_printf(struct sb *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static void sb_printf(struct sb *s, const char *fmt, ...)
 {
 	char small[512];
@@ -275,43 +275,43 @@ static int load_key_and_cert(struct server *srv)
 
 	f = fopen(srv->o.key_file, "r");
 	if (!f) {
-		logf_("cannot open key file '%s': %s", srv->o.key_file,
-		      strerror(errno));
+		ts_log("cannot open key file '%s': %s", srv->o.key_file,
+		       strerror(errno));
 		goto done;
 	}
 	srv->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	f = NULL;
 	if (!srv->key || !EVP_PKEY_is_a(srv->key, "RSA")) {
-		logf_("key file '%s' holds no RSA private key in PEM",
-		      srv->o.key_file);
+		ts_log("key file '%s' holds no RSA private key in PEM",
+		       srv->o.key_file);
 		goto done;
 	}
 	f = fopen(srv->o.cert_file, "r");
 	if (!f) {
-		logf_("cannot open certificate file '%s': %s",
-		      srv->o.cert_file, strerror(errno));
+		ts_log("cannot open certificate file '%s': %s",
+		       srv->o.cert_file, strerror(errno));
 		goto done;
 	}
 	cert = PEM_read_X509(f, NULL, NULL, NULL);
 	if (!cert) {
-		logf_("certificate file '%s' holds no PEM certificate",
-		      srv->o.cert_file);
+		ts_log("certificate file '%s' holds no PEM certificate",
+		       srv->o.cert_file);
 		goto done;
 	}
 	if (X509_check_private_key(cert, srv->key) != 1) {
-		logf_("certificate '%s' does not match key '%s'",
-		      srv->o.cert_file, srv->o.key_file);
+		ts_log("certificate '%s' does not match key '%s'",
+		       srv->o.cert_file, srv->o.key_file);
 		goto done;
 	}
 	der_len = i2d_X509(cert, &der);
 	if (der_len <= 0) {
-		logf_("cannot encode certificate '%s'", srv->o.cert_file);
+		ts_log("cannot encode certificate '%s'", srv->o.cert_file);
 		goto done;
 	}
 	srv->x5c = b64_encode(der, (size_t)der_len, 0);
 	if (!srv->x5c) {
-		logf_("out of memory");
+		ts_log("out of memory");
 		goto done;
 	}
 	rv = 0;
@@ -333,19 +333,19 @@ static int load_users(struct server *srv)
 
 	f = fopen(srv->o.users_file, "r");
 	if (!f) {
-		logf_("cannot open users file '%s': %s", srv->o.users_file,
-		      strerror(errno));
+		ts_log("cannot open users file '%s': %s", srv->o.users_file,
+		       strerror(errno));
 		return -1;
 	}
 	data = malloc(USERS_FILE_MAX + 1);
 	if (!data) {
-		logf_("out of memory");
+		ts_log("out of memory");
 		goto done;
 	}
 	n = fread(data, 1, USERS_FILE_MAX + 1, f);
 	if (ferror(f) || n > USERS_FILE_MAX) {
-		logf_("cannot read users file '%s' (or larger than %d bytes)",
-		      srv->o.users_file, USERS_FILE_MAX);
+		ts_log("cannot read users file '%s' (or larger than %d bytes)",
+		       srv->o.users_file, USERS_FILE_MAX);
 		goto done;
 	}
 	data[n] = '\0';
@@ -361,13 +361,13 @@ static int load_users(struct server *srv)
 			continue;
 		colon = strchr(line, ':');
 		if (!colon || colon == line) {
-			logf_("users file '%s': a line is not user:password",
-			      srv->o.users_file);
+			ts_log("users file '%s': a line is not user:password",
+			       srv->o.users_file);
 			goto done;
 		}
 		if (srv->n_users == USERS_MAX) {
-			logf_("users file '%s': more than %d users",
-			      srv->o.users_file, USERS_MAX);
+			ts_log("users file '%s': more than %d users",
+			       srv->o.users_file, USERS_MAX);
 			goto done;
 		}
 		*colon = '\0';
@@ -376,7 +376,7 @@ static int load_users(struct server *srv)
 		srv->n_users++;
 		if (!srv->users[srv->n_users - 1].name ||
 		    !srv->users[srv->n_users - 1].password) {
-			logf_("out of memory");
+			ts_log("out of memory");
 			goto done;
 		}
 	}
@@ -792,7 +792,7 @@ static void handle(struct server *srv, int fd)
 		if (k < 0 && errno == EINTR && !stop_flag)
 			continue;
 		if (k <= 0) {
-			logf_("connection closed before a full request");
+			ts_log("connection closed before a full request");
 			return;
 		}
 		got += (size_t)k;
@@ -800,10 +800,11 @@ static void handle(struct server *srv, int fd)
 		if (strstr(req, "\r\n\r\n"))
 			break;
 		if (got == REQ_MAX) {
-			respond_error(fd, 431, "Request Header Fields Too Large",
+			respond_error(fd, 431,
+				      "Request Header Fields Too Large",
 				      "TOO_LARGE", "request head too large");
-			logf_("request head larger than %d bytes -> 431",
-			      REQ_MAX);
+			ts_log("request head larger than %d bytes -> 431",
+			       REQ_MAX);
 			return;
 		}
 	}
@@ -813,7 +814,7 @@ static void handle(struct server *srv, int fd)
 	if (!sp1 || !sp2 || sp2 > hdrs) {
 		respond_error(fd, 400, "Bad Request", "BAD_REQUEST",
 			      "malformed request line");
-		logf_("malformed request line -> 400");
+		ts_log("malformed request line -> 400");
 		return;
 	}
 	*sp1 = '\0';
@@ -821,7 +822,7 @@ static void handle(struct server *srv, int fd)
 	if (strcmp(req, "GET")) {
 		respond_error(fd, 405, "Method Not Allowed", "UNSUPPORTED",
 			      "only GET is served");
-		logf_("%.16s -> 405", req);
+		ts_log("%.16s -> 405", req);
 		return;
 	}
 	q = strchr(sp1 + 1, '?');
@@ -830,7 +831,7 @@ static void handle(struct server *srv, int fd)
 	if (plen != 6 || strncmp(sp1 + 1, "/token", 6)) {
 		respond_error(fd, 404, "Not Found", "NOT_FOUND",
 			      "the token endpoint is /token");
-		logf_("GET on another path -> 404");
+		ts_log("GET on another path -> 404");
 		return;
 	}
 	for (const char *p = q ? q + 1 : sp2; p < sp2;) {
@@ -842,13 +843,14 @@ static void handle(struct server *srv, int fd)
 				     (size_t)(p + k - eq - 1))) {
 			respond_error(fd, 400, "Bad Request", "BAD_REQUEST",
 				      "malformed query parameter");
-			logf_("malformed query parameter -> 400");
+			ts_log("malformed query parameter -> 400");
 			return;
 		}
 		if (eq && eq - p == 7 && !strncmp(p, "service", 7)) {
 			if (strlen(val) > NAME_MAX_LEN) {
 				respond_error(fd, 400, "Bad Request",
-					      "BAD_REQUEST", "service too long");
+					      "BAD_REQUEST",
+					      "service too long");
 				return;
 			}
 			memcpy(service, val, strlen(val) + 1);
@@ -867,8 +869,8 @@ static void handle(struct server *srv, int fd)
 					respond_error(fd, 400, "Bad Request",
 						      "BAD_REQUEST",
 						      "too many scopes");
-					logf_("more than %d scopes -> 400",
-					      SCOPES_MAX);
+					ts_log("more than %d scopes -> 400",
+					       SCOPES_MAX);
 					return;
 				}
 				s[sl] = '\0';
@@ -876,7 +878,7 @@ static void handle(struct server *srv, int fd)
 					respond_error(fd, 400, "Bad Request",
 						      "BAD_REQUEST",
 						      "malformed scope");
-					logf_("malformed scope -> 400");
+					ts_log("malformed scope -> 400");
 					return;
 				}
 				n_scopes++;
@@ -892,7 +894,7 @@ static void handle(struct server *srv, int fd)
 	    (srv->o.service && strcmp(service, srv->o.service))) {
 		respond_error(fd, 400, "Bad Request", "BAD_REQUEST",
 			      "unknown or missing service");
-		logf_("service '%s' is not served -> 400", service);
+		ts_log("service '%s' is not served -> 400", service);
 		return;
 	}
 
@@ -904,7 +906,7 @@ static void handle(struct server *srv, int fd)
 		sb_puts(&logline, " asked:");
 		log_scopes(&logline, scopes, n_scopes);
 		if (!logline.err)
-			logf_("%s", logline.p);
+			ts_log("%s", logline.p);
 		sb_release(&logline);
 		return;
 	}
@@ -916,7 +918,7 @@ static void handle(struct server *srv, int fd)
 	if (!answer) {
 		respond_error(fd, 500, "Internal Server Error", "INTERNAL",
 			      "cannot make a token");
-		logf_("cannot make a token -> 500");
+		ts_log("cannot make a token -> 500");
 		return;
 	}
 	respond(fd, 200, "OK", NULL, answer);
@@ -930,7 +932,7 @@ static void handle(struct server *srv, int fd)
 	sb_printf(&logline, " expires_in %ld; granted:", srv->o.expires);
 	log_scopes(&logline, scopes, n_scopes);
 	if (!logline.err)
-		logf_("%s", logline.p);
+		ts_log("%s", logline.p);
 	sb_release(&logline);
 	OPENSSL_cleanse(answer, strlen(answer));
 	free(answer);
@@ -940,24 +942,25 @@ static void handle(struct server *srv, int fd)
 
 static void usage(FILE *f)
 {
-	fputs("usage: rv_tokenserver --key KEY.pem --cert CERT.pem --issuer "
-	      "ISSUER\n"
-	      "                      [--users FILE] [--service NAME] [--port "
-	      "PORT]\n"
-	      "                      [--expires SECONDS] [--leeway SECONDS]\n"
-	      "  --key        RSA private key (PEM) that signs the tokens\n"
-	      "  --cert       its certificate (PEM), sent in the x5c header\n"
-	      "  --issuer     the iss claim (the registry's auth.token.issuer)\n"
-	      "  --users      file of user:password lines; Basic credentials\n"
-	      "               must match one (else 401); without them a\n"
-	      "               request gets only pull\n"
-	      "  --service    refuse other services (default: any)\n"
-	      "  --port       port on 127.0.0.1 (default 0: pick one); the\n"
-	      "               port is printed on stdout once listening\n"
-	      "  --expires    token lifetime, expires_in (default 300)\n"
-	      "  --leeway     subtract from exp to cancel a verifier's clock\n"
-	      "               skew allowance (distribution: 60)\n",
-	      f);
+	fputs(
+	    "usage: rv_tokenserver --key KEY.pem --cert CERT.pem --issuer "
+	    "ISSUER\n"
+	    "                      [--users FILE] [--service NAME] [--port "
+	    "PORT]\n"
+	    "                      [--expires SECONDS] [--leeway SECONDS]\n"
+	    "  --key        RSA private key (PEM) that signs the tokens\n"
+	    "  --cert       its certificate (PEM), sent in the x5c header\n"
+	    "  --issuer     the iss claim (the registry's auth.token.issuer)\n"
+	    "  --users      file of user:password lines; Basic credentials\n"
+	    "               must match one (else 401); without them a\n"
+	    "               request gets only pull\n"
+	    "  --service    refuse other services (default: any)\n"
+	    "  --port       port on 127.0.0.1 (default 0: pick one); the\n"
+	    "               port is printed on stdout once listening\n"
+	    "  --expires    token lifetime, expires_in (default 300)\n"
+	    "  --leeway     subtract from exp to cancel a verifier's clock\n"
+	    "               skew allowance (distribution: 60)\n",
+	    f);
 }
 
 static int parse_long(long *out, const char *s, long lo, long hi)
@@ -980,14 +983,15 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->expires = 300;
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *a = argv[i],
+			   *val = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			exit(0);
 		}
 		if (!val) {
-			logf_("option '%s' needs a value (or is unknown)", a);
+			ts_log("option '%s' needs a value (or is unknown)", a);
 			return -1;
 		}
 		i++;
@@ -1003,30 +1007,30 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			o->service = val;
 		} else if (!strcmp(a, "--port")) {
 			if (parse_long(&v, val, 0, 65535)) {
-				logf_("--port '%s' is not 0..65535", val);
+				ts_log("--port '%s' is not 0..65535", val);
 				return -1;
 			}
 			o->port = (int)v;
 		} else if (!strcmp(a, "--expires")) {
 			if (parse_long(&v, val, 1, EXPIRES_MAX)) {
-				logf_("--expires '%s' is not 1..%d", val,
-				      EXPIRES_MAX);
+				ts_log("--expires '%s' is not 1..%d", val,
+				       EXPIRES_MAX);
 				return -1;
 			}
 			o->expires = v;
 		} else if (!strcmp(a, "--leeway")) {
 			if (parse_long(&v, val, 0, 3600)) {
-				logf_("--leeway '%s' is not 0..3600", val);
+				ts_log("--leeway '%s' is not 0..3600", val);
 				return -1;
 			}
 			o->leeway = v;
 		} else {
-			logf_("unknown option '%s'", a);
+			ts_log("unknown option '%s'", a);
 			return -1;
 		}
 	}
 	if (!o->key_file || !o->cert_file || !o->issuer) {
-		logf_("--key, --cert and --issuer are required");
+		ts_log("--key, --cert and --issuer are required");
 		return -1;
 	}
 	return 0;
@@ -1045,8 +1049,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (load_key_and_cert(&srv) ||
-	    (srv.o.users_file && load_users(&srv)))
+	if (load_key_and_cert(&srv) || (srv.o.users_file && load_users(&srv)))
 		goto done;
 
 	memset(&sa, 0, sizeof(sa));
@@ -1058,7 +1061,7 @@ int main(int argc, char **argv)
 
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0) {
-		logf_("socket: %s", strerror(errno));
+		ts_log("socket: %s", strerror(errno));
 		goto done;
 	}
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -1069,15 +1072,15 @@ int main(int argc, char **argv)
 	if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) ||
 	    listen(lfd, 64) ||
 	    getsockname(lfd, (struct sockaddr *)&addr, &alen)) {
-		logf_("cannot listen on 127.0.0.1:%d: %s", srv.o.port,
-		      strerror(errno));
+		ts_log("cannot listen on 127.0.0.1:%d: %s", srv.o.port,
+		       strerror(errno));
 		goto done;
 	}
 	printf("%d\n", ntohs(addr.sin_port));
 	fflush(stdout);
-	logf_("listening on 127.0.0.1:%d (issuer '%s', %zu user(s), tokens "
-	      "expire in %ld s)",
-	      ntohs(addr.sin_port), srv.o.issuer, srv.n_users, srv.o.expires);
+	ts_log("listening on 127.0.0.1:%d (issuer '%s', %zu user(s), tokens "
+	       "expire in %ld s)",
+	       ntohs(addr.sin_port), srv.o.issuer, srv.n_users, srv.o.expires);
 
 	while (!stop_flag) {
 		struct timeval tv = {5, 0};
@@ -1086,7 +1089,7 @@ int main(int argc, char **argv)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			logf_("accept: %s", strerror(errno));
+			ts_log("accept: %s", strerror(errno));
 			goto done;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -1094,7 +1097,7 @@ int main(int argc, char **argv)
 		handle(&srv, fd);
 		close(fd);
 	}
-	logf_("stopping after %lu token(s)", srv.issued);
+	ts_log("stopping after %lu token(s)", srv.issued);
 	rc = 0;
 done:
 	if (lfd >= 0)

@@ -602,7 +602,7 @@ static void test_frame_rejects_unknown_type_argument(void **state)
 	assert_int_equal(frame_seal(&out, key, 0, id, "a", 1, 0), RV_INVALID);
 	assert_int_equal(frame_seal(&out, key, 9, id, "a", 1, 0), RV_INVALID);
 	assert_int_equal(out.len, 0);
-	assert_int_equal(frame_open(&out, key, 4, id, junk, sizeof(junk)),
+	assert_int_equal(frame_open(&out, key, 5, id, junk, sizeof(junk)),
 			 RV_INVALID);
 	rv_buf_release(&out);
 }

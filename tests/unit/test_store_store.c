@@ -237,7 +237,13 @@ static void test_store_init_open_write_read_back(void **state)
 	assert_int_equal(strlen(id), 32);
 	assert_int_equal(open_store(f, 1, PASS, &s), 0);
 	assert_string_equal(store_id(s), id);
-	assert_int_equal(store_chunk_size(s), 2 << 20);
+	/* a new store is format 2: content-defined chunks of at most 8 MiB,
+	 * and a signing key */
+	assert_int_equal(store_chunk_size(s), 8 << 20);
+	assert_int_equal(store_format(s), 2);
+	assert_true(store_signs(s));
+	assert_non_null(store_fingerprint(s));
+	assert_int_equal(strncmp(store_fingerprint(s), "sha256:", 7), 0);
 	assert_int_equal(store_target_count(s), 1);
 	assert_string_equal(store_target_name(s, 0), "t1");
 	assert_null(store_target_name(s, 1));
@@ -352,17 +358,25 @@ static void test_store_open_checks_regvault_json(void **state)
 	char id[STORE_ID_HEX];
 
 	init_store(f, 1, id);
-	write_config(f, 0, id, 2, 2 << 20, 32 << 20);
+	write_config(f, 0, id, 3, 2 << 20, 32 << 20);
 	assert_int_equal(open_store(f, 1, PASS, &s), RV_UNSUPPORTED);
 	assert_non_null(strstr(rv_err_msg(), "upgrade regvault"));
+	/* format 2 requires a signing key */
+	write_config(f, 0, id, 2, 2 << 20, 32 << 20);
+	assert_int_equal(open_store(f, 1, PASS, &s), RV_CORRUPT);
 	write_config(f, 0, id, 1, 1024, 32 << 20);
 	assert_int_equal(open_store(f, 1, PASS, &s), RV_CORRUPT);
 	write_config(f, 0, id, 1, 2 << 20, 1024);
 	assert_int_equal(open_store(f, 1, PASS, &s), RV_CORRUPT);
 	write_config(f, 0, "nothex", 1, 2 << 20, 32 << 20);
 	assert_int_equal(open_store(f, 1, PASS, &s), RV_CORRUPT);
+	/* a format 1 store (fixed chunks, no signing key) still opens */
 	write_config(f, 0, id, 1, 2 << 20, 32 << 20);
 	assert_int_equal(open_store(f, 1, PASS, &s), 0);
+	assert_int_equal(store_format(s), 1);
+	assert_int_equal(store_chunk_size(s), 2 << 20);
+	assert_false(store_signs(s));
+	assert_null(store_fingerprint(s));
 	store_free(s);
 }
 
@@ -555,7 +569,7 @@ static void test_store_snapshot_round_trip(void **state)
 
 	init_store(f, 2, id);
 	assert_int_equal(open_store(f, 2, PASS, &s), 0);
-	assert_int_equal(store_put_snapshot(s, snap_id, json, strlen(json)), 0);
+	assert_int_equal(store_put_snapshot(s, snap_id, json, strlen(json), NULL), 0);
 	assert_int_equal(store_get_snapshot(s, snap_id, &out), 0);
 	assert_int_equal(out.len, strlen(json));
 	assert_memory_equal(out.data, json, out.len);
@@ -591,7 +605,7 @@ static void test_store_snapshot_round_trip(void **state)
 					    "0123456789abcdef0123456789abcdef",
 					    &out),
 			 RV_NOTFOUND);
-	assert_int_equal(store_put_snapshot(s, "../../etc", "x", 1),
+	assert_int_equal(store_put_snapshot(s, "../../etc", "x", 1, NULL),
 			 RV_INVALID);
 	rv_buf_release(&out);
 	store_free(s);

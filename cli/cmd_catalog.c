@@ -1,0 +1,182 @@
+/* cmd_catalog.c - regvault catalog rebuild --from TARGET [--force] */
+#include "cli/cli.h"
+
+#include "maint/maint.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/progress.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static json_t *items_json(const struct maint_list *l)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < l->n; i++) {
+		const struct maint_item *it = &l->items[i];
+		json_t *o = json_pack("{s:s, s:s}", "name", it->what, "reason",
+				      it->why);
+
+		if (o && it->target)
+			json_object_set_new(o, "target",
+					    json_string(it->target));
+		if (!o || json_array_append_new(arr, o)) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static void print_items(const char *label, const struct maint_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct maint_item *it = &l->items[i];
+
+		if (it->target)
+			printf("%s: %s on '%s': %s\n", label, it->what,
+			       it->target, it->why);
+		else
+			printf("%s: %s: %s\n", label, it->what, it->why);
+	}
+}
+
+static int print_json(const struct maint_stats *st, const char *catalog,
+		      const char *from, int complete)
+{
+	json_t *doc = json_pack(
+	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:b}",
+	    "catalog", catalog, "from", from, "packs", (json_int_t)st->packs,
+	    "pack_bytes", (json_int_t)st->pack_bytes, "chunks",
+	    (json_int_t)st->chunks, "blobs", (json_int_t)st->blobs,
+	    "manifests", (json_int_t)st->manifests, "snapshots",
+	    (json_int_t)st->snapshots, "damaged", items_json(&st->damaged),
+	    "skipped", items_json(&st->skipped), "notes",
+	    items_json(&st->notes), "complete", complete);
+	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+
+	json_decref(doc);
+	if (!text)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+/* Open the store on the one target named `from` only: the config is
+ * narrowed to it for the length of app_open_store. */
+static int open_store_on(struct app *a, size_t from)
+{
+	struct cfg_target *all = a->cfg->targets;
+	size_t n_all = a->cfg->n_targets;
+	int rc;
+
+	a->cfg->targets = &all[from];
+	a->cfg->n_targets = 1;
+	rc = app_open_store(a);
+	a->cfg->targets = all;
+	a->cfg->n_targets = n_all;
+	return rc;
+}
+
+static int rebuild(struct app *a, const char *from, int force)
+{
+	struct maint_stats st;
+	size_t i;
+	char bytes[32];
+	int rc, complete;
+
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < a->cfg->n_targets; i++)
+		if (!strcmp(a->cfg->targets[i].name, from))
+			break;
+	if (i == a->cfg->n_targets)
+		return cli_fail(rv_err_set(RV_INVALID,
+					   "no target '%s' in config '%s'",
+					   from, a->cfg->path));
+	rc = app_lock(a);
+	if (!rc && !force && access(a->cfg->catalog, F_OK) == 0)
+		rc = rv_err_set(RV_INVALID,
+				"catalog '%s' exists; move it aside, or give "
+				"--force to replace it once the rebuild is "
+				"complete",
+				a->cfg->catalog);
+	if (!rc)
+		rc = open_store_on(a, i);
+	if (!rc)
+		rc = maint_rebuild_file(&st, a->cfg->catalog, a->store, 0);
+	if (rc) {
+		maint_stats_release(&st);
+		return cli_fail(rc);
+	}
+	complete = !st.damaged.n && !st.skipped.n;
+	if (a->json) {
+		rc = print_json(&st, a->cfg->catalog, from, complete);
+	} else {
+		print_items("damaged", &st.damaged);
+		print_items("skipped", &st.skipped);
+		print_items("note", &st.notes);
+		printf("rebuilt catalog '%s' from target '%s': %llu packs "
+		       "(%s), %llu chunks, %llu blobs, %llu manifests, %llu "
+		       "snapshots\n",
+		       a->cfg->catalog, from, (unsigned long long)st.packs,
+		       rv_human_bytes(bytes, sizeof(bytes), st.pack_bytes),
+		       (unsigned long long)st.chunks,
+		       (unsigned long long)st.blobs,
+		       (unsigned long long)st.manifests,
+		       (unsigned long long)st.snapshots);
+	}
+	if (!rc && !complete)
+		rc = rv_err_set(RV_CORRUPT,
+				"the rebuilt catalog lacks what %zu damaged "
+				"pack(s) held: %zu blob(s), manifest(s) or "
+				"snapshot(s) were skipped; run 'regvault "
+				"repair', or rebuild from another target",
+				st.damaged.n, st.skipped.n);
+	maint_stats_release(&st);
+	return rc ? cli_fail(rc) : EXIT_OK;
+}
+
+int cmd_catalog(struct app *a, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"from", required_argument, NULL, 'f'},
+	    {"force", no_argument, NULL, 'F'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	const struct command *cmd = cli_command("catalog");
+	const char *from = NULL;
+	int c, force = 0, rc;
+
+	if (argc < 2)
+		return cli_usage(cmd, "missing subcommand (rebuild)");
+	if (strcmp(argv[1], "rebuild"))
+		return cli_usage(cmd, "unknown subcommand '%s'", argv[1]);
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "f:Fj", opts, NULL)) !=
+	       -1) {
+		if (c == 'f')
+			from = optarg;
+		else if (c == 'F')
+			force = 1;
+		else if (c == 'j')
+			a->json = 1;
+		else
+			return cli_usage(cmd, "bad option");
+	}
+	if (optind < argc - 1)
+		return cli_usage(cmd, "unexpected argument '%s'",
+				 argv[optind + 1]);
+	if (!from)
+		return cli_usage(cmd, "--from TARGET is required");
+	rc = app_load_config(a);
+	if (rc)
+		return cli_fail(rc);
+	return rebuild(a, from, force);
+}

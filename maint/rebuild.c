@@ -1,0 +1,338 @@
+/* rebuild.c - a catalog from one target and the key alone.
+ *
+ * Every pack of the target is read whole (its hash checked, its index
+ * authenticated) and recorded with its chunks; then the blobs every index
+ * lists, then the manifests (bytes read back and parsed, children first),
+ * then the snapshot records. Nothing is taken on trust from the target
+ * that the key does not authenticate.
+ */
+#include "maint/internal.h"
+
+#include "catalog/catalog.h"
+#include "store/store.h"
+#include "store/target.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The store's own cap on a snapshot record's plaintext. */
+#define SNAPSHOT_RECORD_MAX ((size_t)256 << 20)
+#define SNAPSHOT_PREFIX "snapshots/"
+
+static int rebuild_packs(struct maint_rec *r, struct store *s, size_t from)
+{
+	struct rv_strlist names = RV_STRLIST_INIT;
+	struct rv_strlist here = RV_STRLIST_INIT;
+	const char *tname = store_target_name(s, from);
+	int rc;
+
+	rc = rv_strlist_add(&here, tname);
+	if (!rc)
+		rc = target_list(store_target(s, from), "packs/", &names);
+	if (rc)
+		goto done;
+	rv_strlist_sort(&names);
+	for (size_t i = 0; i < names.n; i++) {
+		const char *id = maint_pack_id_of(names.items[i]);
+		struct pack_index *ix = NULL;
+		uint64_t size = 0;
+
+		if (!id) {
+			rc = maint_list_add(&r->st->notes, names.items[i],
+					    tname, "not a pack name; ignored");
+			if (rc)
+				goto done;
+			continue;
+		}
+		rc = store_pack_index_read(&ix, &size, s, from, id);
+		if (rc == RV_NOMEM)
+			goto done;
+		if (rc) {
+			rv_warn("%s; skipping it", rv_err_msg());
+			rc = maint_list_add(&r->st->damaged, names.items[i],
+					    tname, "%s", rv_err_msg());
+			if (rc)
+				goto done;
+			continue;
+		}
+		rc = maint_rec_pack(r, id, size, ix, &here);
+		pack_index_free(ix);
+		if (rc)
+			goto done;
+	}
+	rc = 0;
+done:
+	rv_strlist_release(&names);
+	rv_strlist_release(&here);
+	return rc;
+}
+
+/* Copy a string member of a snapshot record; 0 when present and fits. */
+static int record_string(char *dst, size_t size, json_t *doc, const char *key)
+{
+	const char *v = json_string_value(json_object_get(doc, key));
+
+	if (!v || strlen(v) >= size)
+		return -1;
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+struct snap_tag {
+	const char *repo, *tag, *digest;
+};
+
+/* Parse an opened record: {"version","id","time","source","url",
+ * "tags":[{"repo","tag","digest"}]}; members added later are ignored. On
+ * success *tags points into doc (valid while doc lives). */
+static int parse_record(struct cat_snapshot *cs, struct snap_tag **tags,
+			size_t *n_tags, json_t *doc, const char *snap_id)
+{
+	json_t *arr, *v;
+	size_t i;
+	json_t *t;
+
+	*tags = NULL;
+	*n_tags = 0;
+	memset(cs, 0, sizeof(*cs));
+	v = json_object_get(doc, "version");
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    record_string(cs->id, sizeof(cs->id), doc, "id") ||
+	    strcmp(cs->id, snap_id) ||
+	    !json_is_integer(json_object_get(doc, "time")) ||
+	    record_string(cs->source, sizeof(cs->source), doc, "source") ||
+	    record_string(cs->url, sizeof(cs->url), doc, "url") ||
+	    !json_is_array(arr = json_object_get(doc, "tags")))
+		return rv_err_set(RV_CORRUPT,
+				  "snapshot record %s: missing or malformed "
+				  "version, id, time, source, url or tags",
+				  snap_id);
+	cs->time = json_integer_value(json_object_get(doc, "time"));
+	*tags = calloc(json_array_size(arr) ? json_array_size(arr) : 1,
+		       sizeof(**tags));
+	if (!*tags)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	json_array_foreach(arr, i, t)
+	{
+		struct snap_tag *st = &(*tags)[i];
+
+		st->repo = json_string_value(json_object_get(t, "repo"));
+		st->tag = json_string_value(json_object_get(t, "tag"));
+		st->digest = json_string_value(json_object_get(t, "digest"));
+		if (!st->repo || !st->tag || !st->digest) {
+			free(*tags);
+			*tags = NULL;
+			return rv_err_set(RV_CORRUPT,
+					  "snapshot record %s: tag %zu lacks "
+					  "repo, tag or digest",
+					  snap_id, i);
+		}
+	}
+	*n_tags = json_array_size(arr);
+	return 0;
+}
+
+/* Record one snapshot, or list it in st->skipped when its record does not
+ * open or one of its manifests is missing. */
+static int rebuild_snapshot(struct maint_stats *st, struct cat *c,
+			    struct store *s, const char *snap_id)
+{
+	struct rv_buf plain = RV_BUF_INIT(SNAPSHOT_RECORD_MAX);
+	struct cat_snapshot cs;
+	struct snap_tag *tags = NULL;
+	size_t n_tags = 0, n_missing = 0;
+	const char *first_missing = NULL;
+	json_t *doc = NULL;
+	json_error_t jerr;
+	char what[96];
+	int rc;
+
+	snprintf(what, sizeof(what), SNAPSHOT_PREFIX "%s", snap_id);
+	rc = store_get_snapshot(s, snap_id, &plain);
+	if (rc == RV_NOMEM)
+		goto done;
+	if (!rc) {
+		doc = json_loadb((const char *)plain.data, plain.len,
+				 JSON_REJECT_DUPLICATES, &jerr);
+		if (!doc || !json_is_object(doc))
+			rc = rv_err_set(RV_CORRUPT,
+					"snapshot record %s is not a JSON "
+					"object",
+					snap_id);
+	}
+	if (!rc)
+		rc = parse_record(&cs, &tags, &n_tags, doc, snap_id);
+	if (rc == RV_NOMEM)
+		goto done;
+	if (rc) {
+		rc = maint_list_add(&st->skipped, what, NULL, "%s",
+				    rv_err_msg());
+		goto done;
+	}
+	for (size_t i = 0; i < n_tags; i++) {
+		rc = rv_digest_valid(tags[i].digest)
+			 ? cat_manifest_has(c, tags[i].digest)
+			 : 0;
+		if (rc < 0)
+			goto done;
+		if (rc == 0 && n_missing++ == 0)
+			first_missing = tags[i].digest;
+	}
+	if (n_missing) {
+		rc = maint_list_add(&st->skipped, what, NULL,
+				    "%zu of its %zu tags point at manifests "
+				    "that are not recorded (first: %s)",
+				    n_missing, n_tags, first_missing);
+		goto done;
+	}
+	rc = cat_begin(c);
+	if (rc)
+		goto done;
+	rc = cat_snapshot_add(c, &cs);
+	for (size_t i = 0; !rc && i < n_tags; i++)
+		rc = cat_snapshot_tag_add(c, snap_id, tags[i].repo,
+					  tags[i].tag, tags[i].digest);
+	if (!rc)
+		rc = cat_commit(c);
+	if (rc) {
+		cat_rollback(c);
+		if (rc != RV_INVALID)
+			goto done;
+		rc = maint_list_add(&st->skipped, what, NULL, "%s",
+				    rv_err_msg());
+		goto done;
+	}
+	st->snapshots++;
+done:
+	json_decref(doc);
+	free(tags);
+	rv_buf_release(&plain);
+	return rc;
+}
+
+static int rebuild_snapshots(struct maint_stats *st, struct cat *c,
+			     struct store *s, size_t from)
+{
+	struct rv_strlist names = RV_STRLIST_INIT;
+	const size_t plen = strlen(SNAPSHOT_PREFIX);
+	int rc;
+
+	rc = target_list(store_target(s, from), SNAPSHOT_PREFIX, &names);
+	if (rc)
+		goto done;
+	rv_strlist_sort(&names);
+	for (size_t i = 0; i < names.n; i++) {
+		const char *id = names.items[i] + plen;
+
+		if (!maint_hex64(id)) {
+			rc = maint_list_add(&st->notes, names.items[i],
+					    store_target_name(s, from),
+					    "not a snapshot record name; "
+					    "ignored");
+			if (rc)
+				goto done;
+			continue;
+		}
+		rc = rebuild_snapshot(st, c, s, id);
+		if (rc)
+			goto done;
+	}
+done:
+	rv_strlist_release(&names);
+	return rc;
+}
+
+int maint_rebuild(struct maint_stats *st, struct cat *c, struct store *s,
+		  size_t from)
+{
+	struct maint_rec r;
+	int rc;
+
+	if (from >= store_target_count(s))
+		return rv_err_set(RV_INVALID, "no target number %zu", from);
+	maint_rec_init(&r, c, s, st);
+	rc = cat_meta_set(c, "store_id", store_id(s));
+	if (!rc)
+		rc = rebuild_packs(&r, s, from);
+	if (!rc)
+		rc = maint_rec_finish(&r);
+	maint_rec_release(&r);
+	if (!rc)
+		rc = rebuild_snapshots(st, c, s, from);
+	return rc;
+}
+
+/* Remove the files SQLite keeps beside a database (its write-ahead log,
+ * shared memory and rollback journal), and the database itself when
+ * with_db is set. */
+static int remove_db(const char *path, int with_db)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	struct rv_buf name = RV_BUF_INIT(8192);
+	int rc = 0;
+
+	for (size_t i = with_db ? 0 : 1; !rc && i < 4; i++) {
+		rv_buf_reset(&name);
+		rc = rv_buf_printf(&name, "%s%s", path, suffixes[i]);
+		if (!rc && unlink(rv_buf_cstr(&name)) < 0 && errno != ENOENT)
+			rc = rv_err_errno(RV_IO, errno, "cannot remove '%s'",
+					  rv_buf_cstr(&name));
+	}
+	rv_buf_release(&name);
+	return rc;
+}
+
+int maint_rebuild_file(struct maint_stats *st, const char *catalog_path,
+		       struct store *s, size_t from)
+{
+	struct rv_buf tmp = RV_BUF_INIT(8192);
+	struct cat *c = NULL;
+	char *dir = NULL;
+	int rc;
+
+	rc = rv_buf_printf(&tmp, "%s.rebuild", catalog_path);
+	if (!rc)
+		rc = remove_db(rv_buf_cstr(&tmp), 1); /* a killed run's */
+	if (!rc)
+		rc = cat_open(&c, rv_buf_cstr(&tmp));
+	if (!rc)
+		rc = maint_rebuild(st, c, s, from);
+	if (!rc)
+		rc = cat_checkpoint(c);
+	cat_close(c);
+	c = NULL;
+	if (rc)
+		goto done;
+	dir = rv_fs_dirname(catalog_path);
+	if (!dir) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	/* The old catalog's write-ahead log would be replayed into the new
+	 * file: it goes first. */
+	rc = remove_db(rv_buf_cstr(&tmp), 0);
+	if (!rc)
+		rc = remove_db(catalog_path, 0);
+	if (rc)
+		goto done;
+	if (rename(rv_buf_cstr(&tmp), catalog_path) < 0) {
+		rc = rv_err_errno(RV_IO, errno, "cannot rename '%s' to '%s'",
+				  rv_buf_cstr(&tmp), catalog_path);
+		goto done;
+	}
+	rc = rv_fs_fsync_dir(dir);
+done:
+	if (rc && tmp.len)
+		remove_db(rv_buf_cstr(&tmp), 1);
+	free(dir);
+	rv_buf_release(&tmp);
+	return rc;
+}
