@@ -118,13 +118,30 @@ int app_open_catalog(struct app *a)
 		return rc;
 	rc = cat_meta_get(&bound, a->cat, "store_id");
 	if (rc == RV_NOTFOUND)
-		return cat_meta_set(a->cat, "store_id", store_id(a->store));
-	if (!rc && strcmp(bound, store_id(a->store)))
+		rc = cat_meta_set(a->cat, "store_id", store_id(a->store));
+	else if (!rc && strcmp(bound, store_id(a->store)))
 		rc = rv_err_set(RV_INVALID,
 				"catalog '%s' belongs to store %s, but the "
 				"targets hold store %s; point 'catalog' at "
 				"another file",
 				a->cfg->catalog, bound, store_id(a->store));
+	free(bound);
+	bound = NULL;
+	if (rc || !store_fingerprint(a->store))
+		return rc;
+	/* the catalog pins the signing key it first saw (as ssh pins host
+	 * keys); the config may pin it too (key.fingerprint) */
+	rc = cat_meta_get(&bound, a->cat, "fingerprint");
+	if (rc == RV_NOTFOUND)
+		rc = cat_meta_set(a->cat, "fingerprint",
+				  store_fingerprint(a->store));
+	else if (!rc && strcmp(bound, store_fingerprint(a->store)))
+		rc = rv_err_set(RV_CORRUPT,
+				"the store's signing key %s is not the one "
+				"catalog '%s' has pinned (%s): the targets "
+				"were replaced or regvault.json altered",
+				store_fingerprint(a->store), a->cfg->catalog,
+				bound);
 	free(bound);
 	return rc;
 }
@@ -191,11 +208,16 @@ int cmd_init(struct app *a, int argc, char **argv)
 	if (rc)
 		return cli_fail(rc);
 	if (a->json)
-		printf("{\"store_id\":\"%s\",\"targets\":%zu}\n", id,
-		       a->cfg->n_targets);
+		printf("{\"store_id\":\"%s\",\"targets\":%zu,"
+		       "\"fingerprint\":\"%s\"}\n",
+		       id, a->cfg->n_targets, store_fingerprint(a->store));
 	else
-		printf("initialised store %s on %zu target(s)\n", id,
-		       a->cfg->n_targets);
+		printf("initialised store %s on %zu target(s)\n"
+		       "signing key fingerprint: %s\n"
+		       "pin it in the config so that a swapped store is "
+		       "refused:\n  key:\n    fingerprint: %s\n",
+		       id, a->cfg->n_targets, store_fingerprint(a->store),
+		       store_fingerprint(a->store));
 	return EXIT_OK;
 }
 
@@ -218,10 +240,22 @@ int app_open_store(struct app *a)
 			   "%s; check REGVAULT_PASSWORD or key.passphrase_file "
 			   "(the passphrase given at 'regvault init')",
 			   rv_err_msg());
+
 	if (rc && ts)
 		free_targets(ts, a->cfg->n_targets);
 	else
 		free(ts); /* the store owns the targets now */
+	if (!rc && a->cfg->fingerprint &&
+	    (!store_fingerprint(a->store) ||
+	     strcmp(a->cfg->fingerprint, store_fingerprint(a->store))))
+		rc = rv_err_set(RV_CORRUPT,
+				"the store's signing key %s does not match "
+				"key.fingerprint %s in '%s': the targets were "
+				"replaced or regvault.json altered",
+				store_fingerprint(a->store)
+				    ? store_fingerprint(a->store)
+				    : "(none: format 1 store)",
+				a->cfg->fingerprint, a->cfg->path);
 	if (pass) {
 		OPENSSL_cleanse(pass, pass_len);
 		free(pass);

@@ -139,6 +139,7 @@ static int rebuild(struct app *a, const char *from, int force)
 				"repair', or rebuild from another target",
 				st.damaged.n, st.skipped.n);
 	maint_stats_release(&st);
+	fflush(stdout); /* the report before the error line */
 	return rc ? cli_fail(rc) : EXIT_OK;
 }
 

@@ -150,5 +150,6 @@ int cmd_repair(struct app *a, int argc, char **argv)
 				"are reachable",
 				st.failed.n);
 	maint_stats_release(&st);
+	fflush(stdout); /* the report before the error line */
 	return rc ? cli_fail(rc) : EXIT_OK;
 }

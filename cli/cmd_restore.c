@@ -4,6 +4,7 @@
 #include "catalog/catalog.h"
 #include "registry/registry.h"
 #include "restore/restore.h"
+#include "restore/snapcheck.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/progress.h"
@@ -69,6 +70,9 @@ int cmd_restore(struct app *a, int argc, char **argv)
 		rc = cat_snapshot_find(&snap, a->cat, which);
 	if (!rc && !o.dry_run)
 		rc = app_open_store(a);
+	/* the targets, not the catalog, decide what the snapshot is */
+	if (!rc && !o.dry_run)
+		rc = restore_check_snapshot(a->cat, a->store, snap.id);
 	if (!rc && to && !o.dry_run)
 		rc = app_open_registry(&dst, a, to);
 	if (rc) {

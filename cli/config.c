@@ -192,6 +192,7 @@ static const struct field target_fields[] = {
 
 static const struct field key_fields[] = {
     FIELD(struct config, F_STR, passphrase_file),
+    FIELD(struct config, F_STR, fingerprint),
     {"passphrase", F_SECRET, 0, "passphrase_file or REGVAULT_PASSWORD"},
     {NULL, F_STR, 0, NULL},
 };
@@ -426,6 +427,7 @@ void cfg_free(struct config *c)
 	free(c->targets);
 	free(c->catalog);
 	free(c->passphrase_file);
+	free(c->fingerprint);
 	free(c->path);
 	free(c);
 }

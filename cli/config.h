@@ -37,6 +37,7 @@ struct config {
 	char *path;
 	char *catalog;
 	char *passphrase_file;
+	char *fingerprint; /* key.fingerprint: the pinned signing key */
 	struct cfg_registry *registries;
 	size_t n_registries;
 	struct cfg_source *sources;

@@ -73,6 +73,7 @@ static int adopt_one(struct maint_rec *r, const struct maint_listing *l,
 		if (rc == RV_NOMEM)
 			goto done;
 		if (rc) {
+			rv_warn("%s", rv_err_msg());
 			rc = maint_list_add(&r->st->damaged, name,
 					    store_target_name(r->s, t), "%s",
 					    rv_err_msg());

@@ -14,7 +14,6 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fs.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -56,7 +55,6 @@ static int rebuild_packs(struct maint_rec *r, struct store *s, size_t from)
 		if (rc == RV_NOMEM)
 			goto done;
 		if (rc) {
-			rv_warn("%s; skipping it", rv_err_msg());
 			rc = maint_list_add(&r->st->damaged, names.items[i],
 					    tname, "%s", rv_err_msg());
 			if (rc)

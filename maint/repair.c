@@ -19,7 +19,6 @@
 #include "util/digest.h"
 #include "util/err.h"
 #include "util/fs.h"
-#include "util/log.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -262,12 +261,9 @@ static int report_lost_pack(struct repair *rp, const char *pack_id,
 				   snaps.items[i]);
 	if (!rc && snaps.n > 20)
 		rc = rv_buf_printf(&why, " and %zu more", snaps.n - 20);
-	if (!rc) {
-		rv_log(RV_LOG_ERROR, "pack %s is lost: %s", pack_id,
-		       rv_buf_cstr(&why));
+	if (!rc)
 		rc = maint_list_add(&rp->st->lost, name, NULL, "%s",
 				    rv_buf_cstr(&why));
-	}
 	rv_strlist_release(&snaps);
 	rv_buf_release(&why);
 	return rc;
@@ -298,9 +294,6 @@ static int repair_pack(struct repair *rp, const char *pack_id,
 		if (rc)
 			return rc;
 		if (rp->state[t] == COPY_BAD) {
-			rv_warn("pack %s on target '%s' does not hash to its "
-				"id",
-				pack_id, tname(rp, t));
 			rc = maint_list_add(&rp->st->damaged, name,
 					    tname(rp, t),
 					    "does not hash to its id");

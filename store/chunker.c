@@ -46,15 +46,13 @@ int chunker_params_check(const struct chunker_params *p)
 	if (!p)
 		return rv_err_set(RV_INVALID, "chunker parameters missing");
 	if (p->min < CHUNKER_MIN_LIMIT || p->min > CHUNKER_MAX_LIMIT)
-		return rv_err_set(RV_INVALID,
-				  "chunker min size %u is outside %u..%u",
-				  (unsigned)p->min, CHUNKER_MIN_LIMIT,
-				  CHUNKER_MAX_LIMIT);
+		return rv_err_set(
+		    RV_INVALID, "chunker min size %u is outside %u..%u",
+		    (unsigned)p->min, CHUNKER_MIN_LIMIT, CHUNKER_MAX_LIMIT);
 	if (p->max < CHUNKER_MIN_LIMIT || p->max > CHUNKER_MAX_LIMIT)
-		return rv_err_set(RV_INVALID,
-				  "chunker max size %u is outside %u..%u",
-				  (unsigned)p->max, CHUNKER_MIN_LIMIT,
-				  CHUNKER_MAX_LIMIT);
+		return rv_err_set(
+		    RV_INVALID, "chunker max size %u is outside %u..%u",
+		    (unsigned)p->max, CHUNKER_MIN_LIMIT, CHUNKER_MAX_LIMIT);
 	if (p->avg == 0 || (p->avg & (p->avg - 1)) != 0)
 		return rv_err_set(RV_INVALID,
 				  "chunker average size %u is not a power of "
@@ -203,8 +201,8 @@ static size_t chunker_scan(struct chunker *c, const unsigned char *in,
 		c->pos = normal;
 	}
 	if (c->pos < n) {
-		cut = chunker_run(&c->fp, c->gear, c->mask_l, in, off, c->pos,
-				  n);
+		cut =
+		    chunker_run(&c->fp, c->gear, c->mask_l, in, off, c->pos, n);
 		if (cut)
 			return cut;
 		c->pos = n;

@@ -625,6 +625,13 @@ int s3_uri_encode(struct rv_buf *out, const char *s, int keep_slash)
 
 static int ep_bad(const char *endpoint, const char *why)
 {
+	/* an endpoint with a user part may hold a password: never echo it */
+	if (strchr(endpoint, '@'))
+		return rv_err_set(RV_INVALID,
+				  "bad s3 endpoint: %s (want "
+				  "http[s]://host[:port]; credentials go in "
+				  "access_key_id and secret_access_key)",
+				  why);
 	return rv_err_set(RV_INVALID,
 			  "bad s3 endpoint '%.200s': %s (want "
 			  "http[s]://host[:port])",

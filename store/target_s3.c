@@ -102,6 +102,7 @@ struct s3_resp {
 	int64_t content_length; /* -1 when absent */
 	char content_range[128];
 	char etag[S3_ETAG_MAX];
+	char version_id[S3_ETAG_MAX]; /* x-amz-version-id */
 	struct rv_buf err_body;
 	struct s3_error err; /* parsed from err_body after a failure */
 	int tries;
@@ -129,6 +130,7 @@ static void resp_clear(struct s3_resp *resp)
 	resp->content_length = -1;
 	resp->content_range[0] = '\0';
 	resp->etag[0] = '\0';
+	resp->version_id[0] = '\0';
 	rv_buf_reset(&resp->err_body);
 	memset(&resp->err, 0, sizeof(resp->err));
 }
@@ -194,6 +196,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	} else if (IS("etag")) {
 		if (vlen < S3_ETAG_MAX)
 			copy_field(resp->etag, sizeof(resp->etag), v, vlen);
+	} else if (IS("x-amz-version-id")) {
+		if (vlen < S3_ETAG_MAX)
+			copy_field(resp->version_id, sizeof(resp->version_id),
+				   v, vlen);
 	}
 #undef IS
 	return len;
@@ -216,6 +222,15 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 	}
 	if (!req->out)
 		return len;
+	if (x->seen == 0 && x->resp->content_length > 0) {
+		/* one allocation for the whole body when its size is known
+		 * and within the cap (the cap is enforced on each append) */
+		uint64_t want = (uint64_t)x->resp->content_length;
+		if (req->has_range && req->range_len && want > req->range_len)
+			want = req->range_len;
+		if (want <= req->out->max - req->out->len)
+			rv_buf_reserve(req->out, (size_t)want);
+	}
 	if (req->has_range && x->resp->status == 200) {
 		/* the server ignored Range: keep only the bytes asked */
 		uint64_t start = x->seen, stop = x->seen + len;
@@ -630,8 +645,7 @@ static int s3_do(struct target_s3 *s, const struct s3_req *req,
 			s->bucket_ok = 1;
 			return 0;
 		}
-		if (resp->status == 404 && req->key &&
-		    !code_is(&resp->err, "NoSuchBucket"))
+		if (resp->status == 404 && code_is(&resp->err, "NoSuchKey"))
 			s->bucket_ok = 1;
 		if (!answer_retriable(resp) || attempt >= S3_TRIES)
 			break;
@@ -852,6 +866,63 @@ static int abort_upload(struct target_s3 *s, const char *name, const char *key,
 	return rc;
 }
 
+/* PutObjectRetention on key (version_id, or the current version when
+ * empty). Ceph RGW 16.2 ignores the lock headers of a multipart upload
+ * start, so a completed upload gets its retention this way (AWS honours
+ * the headers; the same or a later date is accepted again). Between the
+ * completion and this request the object is briefly unlocked; if this
+ * fails the put fails, and the caller's retry uploads it again. */
+static int set_retention(struct target_s3 *s, const char *name,
+			 const char *key, const char *version_id)
+{
+	struct rv_buf query = RV_BUF_INIT(S3_TOKEN_MAX * 4);
+	struct rv_buf xml = RV_BUF_INIT(1024);
+	struct s3_req req = {0};
+	struct s3_resp resp;
+	struct s3_src body = {0};
+	char until[32], sha_hex[65], md5_b64[32];
+	int rc;
+
+	resp_init(&resp);
+	s3_time_rfc3339(until,
+			(int64_t)time(NULL) + (int64_t)s->lock_days * 86400);
+	rc = rv_buf_printf(&xml,
+			   "<Retention xmlns=\"http://s3.amazonaws.com/doc/"
+			   "2006-03-01/\"><Mode>COMPLIANCE</Mode>"
+			   "<RetainUntilDate>%s</RetainUntilDate></Retention>",
+			   until);
+	if (!rc)
+		rc = s3_query(&query, (const char *[]){"retention", "versionId"},
+			      (const char *[]){"", version_id},
+			      version_id && *version_id ? 2 : 1);
+	if (rc)
+		goto done;
+	body.data = xml.data;
+	body.fd = -1;
+	body.path = "the retention body";
+	body.size = xml.len;
+	rc = src_hash(&body, 0, body.size, sha_hex, md5_b64);
+	if (rc)
+		goto done;
+	req.what = "set the retention of";
+	req.name = name;
+	req.method = "PUT";
+	req.key = key;
+	req.query = rv_buf_cstr(&query);
+	req.src = &body;
+	req.len = body.size;
+	req.sha256 = sha_hex;
+	req.md5 = md5_b64;
+	req.content_type = "application/xml";
+	req.idempotent = 1;
+	rc = s3_do(s, &req, &resp);
+done:
+	resp_release(&resp);
+	rv_buf_release(&query);
+	rv_buf_release(&xml);
+	return rc;
+}
+
 static int put_multipart(struct target_s3 *s, const char *name,
 			 const char *key, const struct s3_src *src)
 {
@@ -1004,6 +1075,8 @@ static int put_multipart(struct target_s3 *s, const char *name,
 	if (!rc) {
 		free(upload_id);
 		upload_id = NULL;
+		if (s->lock_days)
+			rc = set_retention(s, name, key, resp.version_id);
 	}
 done:
 	if (upload_id) {

@@ -79,7 +79,6 @@ pass "damaged pack named; $skipped blob(s)/manifest(s)/snapshot(s) reported skip
 
 step "rebuild under valgrind"
 if [[ ${RV_SANITIZE:-0} != 1 && ${RV_SANITIZE:-} != ON ]] && command -v valgrind >/dev/null; then
-	cp "$pack" "$RV_WORK/damaged.pack"
 	rm -f "$CAT" "$CAT-wal" "$CAT-shm"
 	vg=(valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
 	rc=0

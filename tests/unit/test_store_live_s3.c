@@ -590,7 +590,7 @@ static void test_s3_object_lock_refuses_delete_of_version(void **state)
 	/* the target's own delete only adds a delete marker: the locked
 	 * version stays readable by version id */
 	assert_int_equal(target_del(t, "snapshots/s1"), 0);
-	snprintf(path, sizeof(path), "/%s?versions=&prefix=locked%%2Fsnapshots",
+	snprintf(path, sizeof(path), "/%s?prefix=locked%%2Fsnapshots&versions=",
 		 E.lock_bucket);
 	{
 		struct raw r;
