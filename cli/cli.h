@@ -72,6 +72,7 @@ int cmd_snapshots(struct app *a, int argc, char **argv);
 int cmd_restore(struct app *a, int argc, char **argv);
 int cmd_catalog(struct app *a, int argc, char **argv);
 int cmd_repair(struct app *a, int argc, char **argv);
+int cmd_key(struct app *a, int argc, char **argv);
 
 /* RFC 3339 UTC time of a unix timestamp into buf (>= 21 bytes). */
 void cli_time(char *buf, size_t size, long long t);

@@ -29,6 +29,11 @@ static const struct command commands[] = {
     {"repair", cmd_repair, "repair [--dry-run] [--json]",
      "copy what a target lacks or holds damaged from a target whose copy "
      "checks out"},
+    {"key", cmd_key,
+     "key add [--passphrase-file FILE] | key list [--json] | key remove ID",
+     "manage key slots: another passphrase or key file opens the same "
+     "store (the new passphrase comes from $REGVAULT_NEW_PASSWORD or the "
+     "file)"},
 };
 
 const struct command *cli_command(const char *name)

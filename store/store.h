@@ -18,6 +18,7 @@
 
 #include "store/pack.h"
 #include "util/buf.h"
+#include "util/strlist.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,20 @@ int store_chunker_new(struct chunker **out, const struct store *s);
 void store_set_quorum(struct store *s, size_t n);
 size_t store_target_count(const struct store *s);
 const char *store_target_name(const struct store *s, size_t i);
+
+/* Key slots (keys/<16 hex>): each wraps the same master secret under its
+ * own passphrase; adding or removing one rewrites no data. */
+/* Add a slot for passphrase on every target (all must take it; a partial
+ * add is undone). name_out receives its id. */
+int store_key_add(char name_out[17], struct store *s, const char *passphrase,
+		  size_t pass_len);
+/* The ids of every slot on any target, sorted. */
+int store_key_list(struct rv_strlist *names, struct store *s);
+/* The id of the slot that opened this store. */
+const char *store_key_current(const struct store *s);
+/* Remove a slot from every target. RV_INVALID for the last slot,
+ * RV_NOTFOUND for an unknown id. */
+int store_key_remove(struct store *s, const char *slot);
 
 /* The i-th target (owned by the store), for maintenance that works on one
  * target at a time (repair, catalog rebuild). */
