@@ -4,6 +4,7 @@
 #include "registry/registry.h"
 #include "store/store.h"
 #include "store/target.h"
+#include "store/target_s3.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -146,6 +147,41 @@ int app_open_catalog(struct app *a)
 	return rc;
 }
 
+static int open_target(struct target **out, const struct cfg_target *t,
+		       int create)
+{
+	struct target_s3_config s3;
+	char *key_id = NULL, *secret = NULL;
+	int rc;
+
+	if (!strcmp(t->type, "dir"))
+		return target_dir_open(out, t->name, t->path, create);
+	rc = cfg_target_s3_keys(&key_id, &secret, t);
+	if (rc)
+		return rc;
+	memset(&s3, 0, sizeof(s3));
+	s3.name = t->name;
+	s3.endpoint = t->endpoint;
+	s3.bucket = t->bucket;
+	s3.prefix = t->prefix ? t->prefix : "";
+	s3.region = t->region;
+	s3.path_style = t->path_style;
+	s3.access_key_id = key_id;
+	s3.secret_access_key = secret;
+	s3.object_lock_days = t->object_lock_days;
+	s3.ca_file = t->ca_file;
+	s3.insecure = t->insecure;
+	s3.part_size = (uint64_t)t->part_size_mb << 20;
+	rc = target_s3_open(out, &s3);
+	if (key_id)
+		OPENSSL_cleanse(key_id, strlen(key_id));
+	if (secret)
+		OPENSSL_cleanse(secret, strlen(secret));
+	free(key_id);
+	free(secret);
+	return rc;
+}
+
 static int open_targets(struct target ***out, const struct config *cfg,
 			int create)
 {
@@ -154,8 +190,7 @@ static int open_targets(struct target ***out, const struct config *cfg,
 	if (!ts)
 		return rv_err_set(RV_NOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < cfg->n_targets; i++)
-		rc = target_dir_open(&ts[i], cfg->targets[i].name,
-				     cfg->targets[i].path, create);
+		rc = open_target(&ts[i], &cfg->targets[i], create);
 	if (rc) {
 		for (size_t i = 0; i < cfg->n_targets; i++)
 			target_free(ts[i]);
@@ -235,6 +270,8 @@ int app_open_store(struct app *a)
 	if (!rc)
 		rc = store_open(&a->store, ts, a->cfg->n_targets, pass,
 				pass_len, rv_buf_cstr(&staging));
+	if (!rc)
+		store_set_quorum(a->store, (size_t)a->cfg->quorum);
 	if (rc == RV_KEY)
 		rv_err_set(RV_KEY,
 			   "%s; check REGVAULT_PASSWORD or key.passphrase_file "

@@ -65,6 +65,21 @@ static int get_bool(int *out, const struct cfg_ctx *x, const yaml_node_t *v,
 	return cfg_err(x, v, msg);
 }
 
+static int get_int(int *out, const struct cfg_ctx *x, const yaml_node_t *v,
+		   const char *key)
+{
+	char msg[256], *end = NULL;
+	const char *s = scalar(v);
+	long n = s ? strtol(s, &end, 10) : -1;
+	if (!s || !*s || *end || n < 0 || n > 1000000) {
+		snprintf(msg, sizeof(msg),
+			 "'%s' must be a whole number from 0 to 1000000", key);
+		return cfg_err(x, v, msg);
+	}
+	*out = (int)n;
+	return 0;
+}
+
 static int get_strlist(struct rv_strlist *out, const struct cfg_ctx *x,
 		       yaml_node_t *v, const char *key)
 {
@@ -101,7 +116,7 @@ static int unknown_key(const struct cfg_ctx *x, const yaml_node_t *k,
 }
 
 /* One key of a mapping: where its value goes, or why it is refused. */
-enum field_kind { F_STR, F_BOOL, F_LIST, F_SECRET };
+enum field_kind { F_STR, F_BOOL, F_LIST, F_INT, F_SECRET };
 
 struct field {
 	const char *key;
@@ -150,6 +165,9 @@ static int parse_fields(void *obj, const struct cfg_ctx *x, yaml_node_t *m,
 		case F_LIST:
 			rc = get_strlist((struct rv_strlist *)dst, x, v, ks);
 			break;
+		case F_INT:
+			rc = get_int((int *)dst, x, v, ks);
+			break;
 		default:
 			snprintf(msg, sizeof(msg),
 				 "'%s' is a secret and is never written in "
@@ -187,6 +205,22 @@ static const struct field target_fields[] = {
     FIELD(struct cfg_target, F_STR, name),
     FIELD(struct cfg_target, F_STR, type),
     FIELD(struct cfg_target, F_STR, path),
+    FIELD(struct cfg_target, F_STR, endpoint),
+    FIELD(struct cfg_target, F_STR, bucket),
+    FIELD(struct cfg_target, F_STR, prefix),
+    FIELD(struct cfg_target, F_STR, region),
+    FIELD(struct cfg_target, F_BOOL, path_style),
+    FIELD(struct cfg_target, F_STR, access_key_id_env),
+    FIELD(struct cfg_target, F_STR, access_key_id_file),
+    FIELD(struct cfg_target, F_STR, secret_access_key_env),
+    FIELD(struct cfg_target, F_STR, secret_access_key_file),
+    FIELD(struct cfg_target, F_INT, object_lock_days),
+    FIELD(struct cfg_target, F_STR, ca_file),
+    FIELD(struct cfg_target, F_BOOL, insecure),
+    FIELD(struct cfg_target, F_INT, part_size_mb),
+    {"access_key_id", F_SECRET, 0, "access_key_id_env or access_key_id_file"},
+    {"secret_access_key", F_SECRET, 0,
+     "secret_access_key_env or secret_access_key_file"},
     {NULL, F_STR, 0, NULL},
 };
 
@@ -233,13 +267,57 @@ static int parse_target(struct cfg_target *t, const struct cfg_ctx *x,
 		return rc;
 	if (!t->name || !t->type)
 		return cfg_err(x, m, "a target needs 'name' and 'type'");
-	if (strcmp(t->type, "dir"))
+	if (!strcmp(t->type, "dir")) {
+		if (!t->path)
+			return cfg_err(x, m, "a 'dir' target needs 'path'");
+		if (t->endpoint || t->bucket)
+			return cfg_err(x, m,
+				       "'endpoint' and 'bucket' belong to s3 "
+				       "targets, not 'dir'");
+		return 0;
+	}
+	if (strcmp(t->type, "s3"))
+		return cfg_err(x, m, "target 'type' must be 'dir' or 's3'");
+	if (!t->endpoint || !t->bucket)
+		return cfg_err(x, m, "an 's3' target needs 'endpoint' and "
+				     "'bucket'");
+	if (!!t->access_key_id_env + !!t->access_key_id_file != 1)
 		return cfg_err(x, m,
-			       "target 'type' must be 'dir' (the only type "
-			       "this version supports)");
-	if (!t->path)
-		return cfg_err(x, m, "a 'dir' target needs 'path'");
+			       "an 's3' target needs exactly one of "
+			       "access_key_id_env and access_key_id_file");
+	if (!!t->secret_access_key_env + !!t->secret_access_key_file != 1)
+		return cfg_err(x, m,
+			       "an 's3' target needs exactly one of "
+			       "secret_access_key_env and "
+			       "secret_access_key_file");
+	if (t->path)
+		return cfg_err(x, m, "'path' belongs to dir targets; s3 "
+				     "targets use 'prefix'");
 	return 0;
+}
+
+/* write_policy: all | { quorum: N } */
+static int parse_write_policy(struct config *c, const struct cfg_ctx *x,
+			      yaml_node_t *v)
+{
+	const char *s = scalar(v);
+	if (s && !strcmp(s, "all")) {
+		c->quorum = 0;
+		return 0;
+	}
+	if (v->type == YAML_MAPPING_NODE &&
+	    v->data.mapping.pairs.top - v->data.mapping.pairs.start == 1) {
+		yaml_node_pair_t *p = v->data.mapping.pairs.start;
+		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+		yaml_node_t *n = yaml_document_get_node(x->doc, p->value);
+		if (scalar(k) && !strcmp(scalar(k), "quorum")) {
+			int rc = get_int(&c->quorum, x, n, "quorum");
+			if (!rc && c->quorum < 1)
+				rc = cfg_err(x, n, "'quorum' must be at least 1");
+			return rc;
+		}
+	}
+	return cfg_err(x, v, "'write_policy' must be 'all' or { quorum: N }");
 }
 
 /* Allocate n zeroed elements of a sequence node and parse each. */
@@ -292,6 +370,8 @@ static int parse_root(struct config *c, const struct cfg_ctx *x,
 		else if (!strcmp(ks, "sources"))
 			PARSE_SEQ(x, v, c->sources, c->n_sources, parse_source,
 				  "sources");
+		else if (!strcmp(ks, "write_policy"))
+			rc = parse_write_policy(c, x, v);
 		else if (!strcmp(ks, "targets"))
 			PARSE_SEQ(x, v, c->targets, c->n_targets, parse_target,
 				  "targets");
@@ -314,6 +394,13 @@ static int validate(const struct config *c, const struct cfg_ctx *x)
 		return cfg_err(x, NULL,
 			       "at least one entry in 'targets' is "
 			       "required");
+	if ((size_t)c->quorum > c->n_targets) {
+		snprintf(msg, sizeof(msg),
+			 "write_policy quorum %d is more than the %zu "
+			 "target(s)",
+			 c->quorum, c->n_targets);
+		return cfg_err(x, NULL, msg);
+	}
 	for (size_t i = 0; i < c->n_registries; i++)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(c->registries[i].name,
@@ -418,9 +505,19 @@ void cfg_free(struct config *c)
 		rv_strlist_release(&c->sources[i].exclude);
 	}
 	for (size_t i = 0; i < c->n_targets; i++) {
-		free(c->targets[i].name);
-		free(c->targets[i].type);
-		free(c->targets[i].path);
+		struct cfg_target *t = &c->targets[i];
+		free(t->name);
+		free(t->type);
+		free(t->path);
+		free(t->endpoint);
+		free(t->bucket);
+		free(t->prefix);
+		free(t->region);
+		free(t->access_key_id_env);
+		free(t->access_key_id_file);
+		free(t->secret_access_key_env);
+		free(t->secret_access_key_file);
+		free(t->ca_file);
 	}
 	free(c->registries);
 	free(c->sources);
@@ -488,6 +585,46 @@ int cfg_passphrase(char **out, size_t *len, const struct config *c)
 			  "no passphrase: set REGVAULT_PASSWORD or "
 			  "key.passphrase_file in '%s'",
 			  c->path);
+}
+
+/* A secret from the environment variable env or the file file. */
+static int read_env_or_file(char **out, const char *env, const char *file,
+			    const char *what, const char *owner)
+{
+	size_t len;
+	*out = NULL;
+	if (env) {
+		const char *v = getenv(env);
+		if (!v || !*v)
+			return rv_err_set(RV_INVALID,
+					  "%s: environment variable '%s' (%s) "
+					  "is not set",
+					  owner, env, what);
+		*out = strdup(v);
+		return *out ? 0 : rv_err_set(RV_NOMEM, "out of memory");
+	}
+	if (file)
+		return read_secret(out, &len, file, what);
+	return 0;
+}
+
+int cfg_target_s3_keys(char **key_id, char **secret,
+		       const struct cfg_target *t)
+{
+	char owner[300];
+	int rc;
+	snprintf(owner, sizeof(owner), "target '%s'", t->name);
+	rc = read_env_or_file(key_id, t->access_key_id_env,
+			      t->access_key_id_file, "access key id", owner);
+	if (!rc)
+		rc = read_env_or_file(secret, t->secret_access_key_env,
+				      t->secret_access_key_file,
+				      "secret access key", owner);
+	if (rc) {
+		free(*key_id);
+		*key_id = NULL;
+	}
+	return rc;
 }
 
 int cfg_registry_password(char **out, const struct cfg_registry *r)

@@ -29,8 +29,22 @@ struct cfg_source {
 
 struct cfg_target {
 	char *name;
-	char *type; /* "dir" */
-	char *path;
+	char *type; /* "dir" or "s3" */
+	char *path; /* dir */
+	/* s3 */
+	char *endpoint;
+	char *bucket;
+	char *prefix;
+	char *region;
+	int path_style;
+	char *access_key_id_env;
+	char *access_key_id_file;
+	char *secret_access_key_env;
+	char *secret_access_key_file;
+	int object_lock_days;
+	char *ca_file;
+	int insecure;
+	int part_size_mb;
 };
 
 struct config {
@@ -44,6 +58,7 @@ struct config {
 	size_t n_sources;
 	struct cfg_target *targets;
 	size_t n_targets;
+	int quorum; /* write_policy: 0 = all, else { quorum: N } */
 };
 
 /* Load and validate path. RV_NOTFOUND if it does not exist, RV_INVALID
@@ -59,6 +74,11 @@ const struct cfg_registry *cfg_registry_find(const struct config *c,
  * (one trailing newline stripped). RV_INVALID when neither is set. The
  * caller wipes and frees *out. */
 int cfg_passphrase(char **out, size_t *len, const struct config *c);
+
+/* An s3 target's access key id and secret key, from their _env or _file
+ * keys. The caller wipes and frees both. */
+int cfg_target_s3_keys(char **key_id, char **secret,
+		       const struct cfg_target *t);
 
 /* A registry's password from password_file or password_env (NULL in
  * *out when none is configured). */
