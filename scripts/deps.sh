@@ -8,6 +8,9 @@ packages=(
 	libcurl4-openssl-dev libarchive-dev libzstd-dev libssl-dev
 	libsqlite3-dev libjansson-dev libyaml-dev libcmocka-dev
 	docker-registry skopeo valgrind time apache2-utils
+	# a throwaway Ceph RADOS Gateway for the s3 target's tests
+	# (tests/fixtures/ceph-rgw.sh): mon + memstore OSD + radosgw
+	ceph-mon ceph-osd radosgw ceph-common
 )
 
 missing=()

@@ -362,8 +362,9 @@ static int xml_walk(const char *doc, size_t len, xml_cb cb, void *ctx)
 			rc = xml_bad(x, "a control character");
 		} else {
 			const char *s = x->p;
-			while (x->p < x->end && *x->p != '<' && *x->p != '&' &&
-			       ((unsigned char)*x->p >= 0x20 || is_space(*x->p)))
+			while (
+			    x->p < x->end && *x->p != '<' && *x->p != '&' &&
+			    ((unsigned char)*x->p >= 0x20 || is_space(*x->p)))
 				x->p++;
 			text_add(x, s, (size_t)(x->p - s));
 		}
@@ -421,8 +422,7 @@ static int list_cb(void *arg, const struct xml_node *n)
 					  "s3 listing has IsTruncated '%.20s'",
 					  n->text);
 		c->truncated_seen = 1;
-	} else if (!strcmp(n->path,
-			   "ListBucketResult/NextContinuationToken")) {
+	} else if (!strcmp(n->path, "ListBucketResult/NextContinuationToken")) {
 		if (n->full_len == 0 || n->full_len > S3_TOKEN_MAX)
 			return rv_err_set(RV_CORRUPT,
 					  "s3 listing has a continuation "
@@ -709,17 +709,16 @@ int s3_endpoint_parse(struct s3_endpoint *ep, const char *endpoint)
 	if (!ep->is_ip) {
 		int ipv4 = 1;
 		for (size_t i = 0; i < hlen; i++)
-			if (!(host[i] == '.' || (host[i] >= '0' &&
-						 host[i] <= '9')))
+			if (!(host[i] == '.' ||
+			      (host[i] >= '0' && host[i] <= '9')))
 				ipv4 = 0;
 		ep->is_ip = ipv4;
 	}
 	return 0;
 }
 
-int s3_url(struct rv_buf *out, const struct s3_endpoint *ep,
-	   const char *bucket, int path_style, const char *key,
-	   const char *query)
+int s3_url(struct rv_buf *out, const struct s3_endpoint *ep, const char *bucket,
+	   int path_style, const char *key, const char *query)
 {
 	int rc;
 

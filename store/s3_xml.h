@@ -17,12 +17,12 @@
 struct rv_buf;
 struct rv_strlist;
 
-#define S3_XML_MAX (1u << 20)	     /* any XML body we accept */
-#define S3_KEY_MAX 1024		     /* S3's own limit on a key */
-#define S3_PAGE_KEYS_MAX 10000	     /* keys in one ListObjectsV2 page */
-#define S3_TOKEN_MAX 4096	     /* continuation tokens, upload ids */
-#define S3_ERR_CODE_MAX 64	     /* <Code> kept (longer is cut) */
-#define S3_ERR_MSG_MAX 256	     /* <Message> kept (longer is cut) */
+#define S3_XML_MAX (1u << 20)  /* any XML body we accept */
+#define S3_KEY_MAX 1024	       /* S3's own limit on a key */
+#define S3_PAGE_KEYS_MAX 10000 /* keys in one ListObjectsV2 page */
+#define S3_TOKEN_MAX 4096      /* continuation tokens, upload ids */
+#define S3_ERR_CODE_MAX 64     /* <Code> kept (longer is cut) */
+#define S3_ERR_MSG_MAX 256     /* <Message> kept (longer is cut) */
 
 /* One ListObjectsV2 page. keys hold the full object keys, decoded. */
 struct s3_list_page {
@@ -35,12 +35,11 @@ struct s3_list_page {
  * next_token set when present). RV_CORRUPT on malformed XML, a root other
  * than ListBucketResult, a key longer than S3_KEY_MAX or empty, more than
  * S3_PAGE_KEYS_MAX keys, or IsTruncated true without a token. RV_NOMEM. */
-int s3_xml_parse_list(struct s3_list_page *page, const char *xml,
-		      size_t len);
+int s3_xml_parse_list(struct s3_list_page *page, const char *xml, size_t len);
 
 /* An S3 error body: <Error><Code>..</Code><Message>..</Message>.. */
 struct s3_error {
-	char code[S3_ERR_CODE_MAX];	/* "" when absent */
+	char code[S3_ERR_CODE_MAX];   /* "" when absent */
 	char message[S3_ERR_MSG_MAX]; /* "" when absent; cut at a char */
 	char request_id[S3_ERR_CODE_MAX];
 };
@@ -69,10 +68,10 @@ int s3_uri_encode(struct rv_buf *out, const char *s, int keep_slash);
 
 /* Parts of an endpoint "http[s]://host[:port][/]". */
 struct s3_endpoint {
-	char scheme[8];	  /* "http" or "https" */
-	char host[256];	  /* without brackets for IPv6 */
+	char scheme[8];	    /* "http" or "https" */
+	char host[256];	    /* without brackets for IPv6 */
 	char hostport[264]; /* host as written plus ":port" when given */
-	int is_ip;	  /* an IPv4/IPv6 literal: no virtual-host style */
+	int is_ip;	    /* an IPv4/IPv6 literal: no virtual-host style */
 };
 
 /* Parse and check an endpoint. RV_INVALID (message names what) when it is
@@ -84,9 +83,8 @@ int s3_endpoint_parse(struct s3_endpoint *ep, const char *endpoint);
  * "" for the bucket itself) with query (canonical, from s3_query_*; NULL
  * for none) to out: path style "SCHEME://HOSTPORT/BUCKET/KEY", virtual
  * host style "SCHEME://BUCKET.HOSTPORT/KEY". The key is percent-encoded. */
-int s3_url(struct rv_buf *out, const struct s3_endpoint *ep,
-	   const char *bucket, int path_style, const char *key,
-	   const char *query);
+int s3_url(struct rv_buf *out, const struct s3_endpoint *ep, const char *bucket,
+	   int path_style, const char *key, const char *query);
 
 /* A canonical query string: pairs sorted by name (byte order), names and
  * values fully percent-encoded, "name=" for an empty value, joined by

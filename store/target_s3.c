@@ -79,22 +79,22 @@ struct s3_src {
 };
 
 struct s3_req {
-	const char *what;   /* verb for messages: "put", "read", ... */
-	const char *name;   /* object name for messages (relative) */
-	const char *method; /* GET HEAD PUT POST DELETE */
-	const char *key;    /* full key; NULL for the bucket */
-	const char *query;  /* canonical; NULL for none */
+	const char *what;	  /* verb for messages: "put", "read", ... */
+	const char *name;	  /* object name for messages (relative) */
+	const char *method;	  /* GET HEAD PUT POST DELETE */
+	const char *key;	  /* full key; NULL for the bucket */
+	const char *query;	  /* canonical; NULL for none */
 	const struct s3_src *src; /* PUT/POST body: [off, off+len) of src */
 	uint64_t off, len;
 	const char *sha256; /* hex, "UNSIGNED-PAYLOAD"; NULL = empty body */
 	const char *md5;    /* base64 Content-MD5 or NULL */
 	const char *content_type;
-	int lock;	  /* add the object lock headers */
-	int has_range;	  /* send Range for [range_off, +range_len) */
+	int lock;      /* add the object lock headers */
+	int has_range; /* send Range for [range_off, +range_len) */
 	uint64_t range_off, range_len; /* range_len 0: to the end */
-	int idempotent;	  /* 0: retry only when nothing was done */
-	int complete;	  /* a 200 may carry an <Error> body */
-	struct rv_buf *out; /* 2xx body, appended; NULL: dropped */
+	int idempotent;		       /* 0: retry only when nothing was done */
+	int complete;		       /* a 200 may carry an <Error> body */
+	struct rv_buf *out;	       /* 2xx body, appended; NULL: dropped */
 };
 
 struct s3_resp {
@@ -164,8 +164,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		if (sp && end - sp >= 4 && sp[1] >= '0' && sp[1] <= '9' &&
 		    sp[2] >= '0' && sp[2] <= '9' && sp[3] >= '0' &&
 		    sp[3] <= '9')
-			resp->status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 +
-				       (sp[3] - '0');
+			resp->status = (sp[1] - '0') * 100 +
+				       (sp[2] - '0') * 10 + (sp[3] - '0');
 		return len;
 	}
 	colon = memchr(p, ':', (size_t)(end - p));
@@ -191,8 +191,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		if (!errno && *e == '\0' && num[0] != '-' && cl <= INT64_MAX)
 			resp->content_length = (int64_t)cl;
 	} else if (IS("content-range")) {
-		copy_field(resp->content_range, sizeof(resp->content_range),
-			   v, vlen);
+		copy_field(resp->content_range, sizeof(resp->content_range), v,
+			   vlen);
 	} else if (IS("etag")) {
 		if (vlen < S3_ETAG_MAX)
 			copy_field(resp->etag, sizeof(resp->etag), v, vlen);
@@ -282,9 +282,9 @@ static size_t on_read(char *dst, size_t size, size_t n, void *arg)
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0) {
-				x->rc = rv_err_errno(RV_IO, errno,
-						     "cannot read '%s'",
-						     src->path);
+				x->rc =
+				    rv_err_errno(RV_IO, errno,
+						 "cannot read '%s'", src->path);
 				return CURL_READFUNC_ABORT;
 			}
 			if (r == 0) {
@@ -306,8 +306,7 @@ static int on_seek(void *arg, curl_off_t offset, int origin)
 {
 	struct xfer *x = arg;
 
-	if (origin != SEEK_SET || offset < 0 ||
-	    (uint64_t)offset > x->req->len)
+	if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > x->req->len)
 		return CURL_SEEKFUNC_CANTSEEK;
 	x->sent = (uint64_t)offset;
 	return CURL_SEEKFUNC_OK;
@@ -363,9 +362,8 @@ static int s3_perform(struct target_s3 *s, const struct s3_req *req,
 		HDR("Content-Type: %s", req->content_type);
 	if (req->lock) {
 		char until[32];
-		s3_time_rfc3339(until,
-				(int64_t)time(NULL) +
-				    (int64_t)s->lock_days * 86400);
+		s3_time_rfc3339(until, (int64_t)time(NULL) +
+					   (int64_t)s->lock_days * 86400);
 		HDR("x-amz-object-lock-mode: COMPLIANCE");
 		HDR("x-amz-object-lock-retain-until-date: %s", until);
 	}
@@ -421,10 +419,9 @@ static int s3_perform(struct target_s3 *s, const struct s3_req *req,
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)(req->src ? req->len : 0));
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-				 req->src ? (const char *)req->src->data +
-						req->off
-					  : "");
+		curl_easy_setopt(
+		    c, CURLOPT_POSTFIELDS,
+		    req->src ? (const char *)req->src->data + req->off : "");
 	} else {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
@@ -436,8 +433,7 @@ static int s3_perform(struct target_s3 *s, const struct s3_req *req,
 			rc = rv_err_set(RV_TOOBIG,
 					"s3 target '%s': cannot %s '%s': the "
 					"answer is larger than %zu bytes",
-					s->base.name, req->what,
-					obj_label(req),
+					s->base.name, req->what, obj_label(req),
 					req->out ? req->out->max : (size_t)0);
 		goto done; /* read errors keep their own message */
 	}
@@ -460,11 +456,11 @@ static int s3_perform(struct target_s3 *s, const struct s3_req *req,
 		default:
 			*retriable = 1;
 		}
-		rc = rv_err_set(RV_NET, "s3 target '%s': cannot %s '%s': %s%s%s%s",
-				s->base.name, req->what, obj_label(req),
-				curl_easy_strerror(cc),
-				s->curl_err[0] ? " (" : "", s->curl_err,
-				s->curl_err[0] ? ")" : "");
+		rc = rv_err_set(
+		    RV_NET, "s3 target '%s': cannot %s '%s': %s%s%s%s",
+		    s->base.name, req->what, obj_label(req),
+		    curl_easy_strerror(cc), s->curl_err[0] ? " (" : "",
+		    s->curl_err, s->curl_err[0] ? ")" : "");
 		goto done;
 	}
 	if (resp->status < 100) {
@@ -553,11 +549,12 @@ static int s3_fail(struct target_s3 *s, const struct s3_req *req,
 				  name, obj, (unsigned long long)req->range_off,
 				  (unsigned long long)req->range_len);
 	if (st >= 500 || st == 429)
-		return rv_err_set(RV_NET, "s3 target '%s': cannot %s '%s': %s%s",
-				  name, req->what, obj, detail, tries);
+		return rv_err_set(RV_NET,
+				  "s3 target '%s': cannot %s '%s': %s%s", name,
+				  req->what, obj, detail, tries);
 	return rv_err_set(
-	    RV_IO, "s3 target '%s': cannot %s '%s': %s%s", name, req->what,
-	    obj, detail,
+	    RV_IO, "s3 target '%s': cannot %s '%s': %s%s", name, req->what, obj,
+	    detail,
 	    req->lock && code_is(e, "InvalidRequest")
 		? " (object_lock_days is set: was the bucket created with "
 		  "object lock enabled?)"
@@ -623,9 +620,9 @@ static int s3_do(struct target_s3 *s, const struct s3_req *req,
 		}
 		ok = resp->status >= 200 && resp->status < 300;
 		if (ok && req->complete && req->out) {
-			int r = s3_xml_parse_complete(&resp->err,
-						      (const char *)req->out->data,
-						      req->out->len);
+			int r = s3_xml_parse_complete(
+			    &resp->err, (const char *)req->out->data,
+			    req->out->len);
 			if (r < 0)
 				return rv_err_set(r,
 						  "s3 target '%s': cannot %s "
@@ -673,8 +670,7 @@ static int name_check(const struct target_s3 *s, const char *name)
 {
 	size_t len = name ? strlen(name) : 0, comp = 0;
 
-	if (len == 0 || len + strlen(s->prefix) > S3_KEY_MAX ||
-	    name[0] == '/')
+	if (len == 0 || len + strlen(s->prefix) > S3_KEY_MAX || name[0] == '/')
 		goto bad;
 	for (size_t i = 0; i <= len; i++) {
 		unsigned char c = (unsigned char)name[i];
@@ -745,13 +741,14 @@ static int src_hash(const struct s3_src *src, uint64_t off, uint64_t len,
 		if (src->data) {
 			p = src->data + off + done_bytes;
 		} else {
-			ssize_t r = pread(src->fd, block, k,
-					  (off_t)(off + done_bytes));
+			ssize_t r =
+			    pread(src->fd, block, k, (off_t)(off + done_bytes));
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r < 0) {
-				rc = rv_err_errno(RV_IO, errno,
-						  "cannot read '%s'", src->path);
+				rc =
+				    rv_err_errno(RV_IO, errno,
+						 "cannot read '%s'", src->path);
 				goto done;
 			}
 			if (r == 0) {
@@ -872,8 +869,8 @@ static int abort_upload(struct target_s3 *s, const char *name, const char *key,
  * the headers; the same or a later date is accepted again). Between the
  * completion and this request the object is briefly unlocked; if this
  * fails the put fails, and the caller's retry uploads it again. */
-static int set_retention(struct target_s3 *s, const char *name,
-			 const char *key, const char *version_id)
+static int set_retention(struct target_s3 *s, const char *name, const char *key,
+			 const char *version_id)
 {
 	struct rv_buf query = RV_BUF_INIT(S3_TOKEN_MAX * 4);
 	struct rv_buf xml = RV_BUF_INIT(1024);
@@ -892,9 +889,10 @@ static int set_retention(struct target_s3 *s, const char *name,
 			   "<RetainUntilDate>%s</RetainUntilDate></Retention>",
 			   until);
 	if (!rc)
-		rc = s3_query(&query, (const char *[]){"retention", "versionId"},
-			      (const char *[]){"", version_id},
-			      version_id && *version_id ? 2 : 1);
+		rc =
+		    s3_query(&query, (const char *[]){"retention", "versionId"},
+			     (const char *[]){"", version_id},
+			     version_id && *version_id ? 2 : 1);
 	if (rc)
 		goto done;
 	body.data = xml.data;
@@ -923,8 +921,8 @@ done:
 	return rc;
 }
 
-static int put_multipart(struct target_s3 *s, const char *name,
-			 const char *key, const struct s3_src *src)
+static int put_multipart(struct target_s3 *s, const char *name, const char *key,
+			 const struct s3_src *src)
 {
 	struct rv_buf query = RV_BUF_INIT(S3_TOKEN_MAX * 4);
 	struct rv_buf xml = RV_BUF_INIT(S3_XML_MAX);
@@ -969,11 +967,11 @@ static int put_multipart(struct target_s3 *s, const char *name,
 	rc = s3_do(s, &req, &resp);
 	if (rc)
 		goto done;
-	rc = s3_xml_parse_initiate(&upload_id, (const char *)xml.data,
-				   xml.len);
+	rc = s3_xml_parse_initiate(&upload_id, (const char *)xml.data, xml.len);
 	if (rc) {
-		rc = rv_err_set(rc, "s3 target '%s': cannot start the upload "
-				    "of '%s': %s",
+		rc = rv_err_set(rc,
+				"s3 target '%s': cannot start the upload "
+				"of '%s': %s",
 				s->base.name, name, rv_err_msg());
 		goto done;
 	}
@@ -986,8 +984,9 @@ static int put_multipart(struct target_s3 *s, const char *name,
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)(i + 1));
 		memset(&req, 0, sizeof(req));
 		rv_buf_reset(&query);
-		rc = s3_query(&query, (const char *[]){"partNumber", "uploadId"},
-			      (const char *[]){num, upload_id}, 2);
+		rc =
+		    s3_query(&query, (const char *[]){"partNumber", "uploadId"},
+			     (const char *[]){num, upload_id}, 2);
 		if (rc)
 			break;
 		req.len = src->size - off < part ? src->size - off : part;
@@ -1014,9 +1013,8 @@ static int put_multipart(struct target_s3 *s, const char *name,
 					s->base.name, num, name);
 			break;
 		}
-		rc = rv_buf_printf(&complete,
-				   "<Part><PartNumber>%s</PartNumber><ETag>",
-				   num);
+		rc = rv_buf_printf(
+		    &complete, "<Part><PartNumber>%s</PartNumber><ETag>", num);
 		if (!rc)
 			rc = s3_xml_escape(&complete, resp.etag);
 		if (!rc)
@@ -1119,8 +1117,7 @@ static int s3_put(struct target_s3 *s, const char *name,
 	return rc;
 }
 
-static int s3_put_file(struct target *t, const char *name,
-		       const char *src_path)
+static int s3_put_file(struct target *t, const char *name, const char *src_path)
 {
 	struct s3_src src = {0};
 	struct stat st;
@@ -1324,26 +1321,23 @@ static int s3_get_range(struct target *t, const char *name, uint64_t off,
 		}
 		if ((len && got < len) ||
 		    (!len && total_known && b + 1 != total)) {
-			rc = rv_err_set(RV_CORRUPT,
-					"s3 target '%s': '%s' is %llu bytes, "
-					"shorter than the range asked "
-					"(%llu+%llu)",
-					s->base.name, name,
-					(unsigned long long)(total_known
-								 ? total
-								 : b + 1),
-					(unsigned long long)off,
-					(unsigned long long)len);
+			rc = rv_err_set(
+			    RV_CORRUPT,
+			    "s3 target '%s': '%s' is %llu bytes, "
+			    "shorter than the range asked "
+			    "(%llu+%llu)",
+			    s->base.name, name,
+			    (unsigned long long)(total_known ? total : b + 1),
+			    (unsigned long long)off, (unsigned long long)len);
 			goto done;
 		}
 	} else if (resp.status == 200) {
 		/* the whole object: no Range was sent, or the server ignored
 		 * it and on_body kept the bytes asked (libcurl itself fails a
 		 * body shorter than its Content-Length) */
-		if (req.has_range &&
-		    ((len && got != len) ||
-		     (!len && resp.content_length >= 0 &&
-		      (uint64_t)resp.content_length < off))) {
+		if (req.has_range && ((len && got != len) ||
+				      (!len && resp.content_length >= 0 &&
+				       (uint64_t)resp.content_length < off))) {
 			rc = rv_err_set(RV_CORRUPT,
 					"s3 target '%s': '%s' is shorter than "
 					"the range asked (%llu+%llu)",
@@ -1487,7 +1481,8 @@ static int s3_list(struct target *t, const char *prefix,
 			goto done;
 		rc = s3_xml_parse_list(&page, (const char *)xml.data, xml.len);
 		if (rc) {
-			rc = rv_err_set(rc, "s3 target '%s': cannot list '%s': %s",
+			rc = rv_err_set(rc,
+					"s3 target '%s': cannot list '%s': %s",
 					s->base.name, label, rv_err_msg());
 			goto done;
 		}
@@ -1496,8 +1491,9 @@ static int s3_list(struct target *t, const char *prefix,
 			if (strncmp(k, s->prefix, plen) ||
 			    strncmp(k + plen, prefix, strlen(prefix)) ||
 			    !list_name_ok(k + plen)) {
-				rv_debug("s3 target '%s': listing skips '%.200s'",
-					 s->base.name, k);
+				rv_debug(
+				    "s3 target '%s': listing skips '%.200s'",
+				    s->base.name, k);
 				continue;
 			}
 			if (names->n - n0 >= S3_LIST_NAMES_MAX) {
@@ -1604,8 +1600,8 @@ int target_s3_open(struct target **out, const struct target_s3_config *cfg)
 {
 	struct target_s3 *s = NULL;
 	const char *tname = cfg->name ? cfg->name : "s3";
-	const char *region = cfg->region && *cfg->region ? cfg->region
-							 : "us-east-1";
+	const char *region =
+	    cfg->region && *cfg->region ? cfg->region : "us-east-1";
 	const char *prefix = cfg->prefix ? cfg->prefix : "";
 	size_t plen = strlen(prefix), n;
 	int rc;
@@ -1657,8 +1653,8 @@ int target_s3_open(struct target **out, const struct target_s3_config *cfg)
 	}
 	if (plen) {
 		/* the prefix without its trailing '/' must be a valid name */
-		char *trim = strndup(prefix, prefix[plen - 1] == '/' ? plen - 1
-								    : plen);
+		char *trim =
+		    strndup(prefix, prefix[plen - 1] == '/' ? plen - 1 : plen);
 		int ok = trim && plen <= S3_PREFIX_MAX && list_name_ok(trim);
 		free(trim);
 		if (!ok) {
@@ -1691,8 +1687,7 @@ int target_s3_open(struct target **out, const struct target_s3_config *cfg)
 		rc = rv_err_set(RV_INVALID,
 				"s3 target '%s': object_lock_days %d is out of "
 				"range (0 to %d)",
-				tname, cfg->object_lock_days,
-				S3_LOCK_DAYS_MAX);
+				tname, cfg->object_lock_days, S3_LOCK_DAYS_MAX);
 		goto fail;
 	}
 	s->lock_days = cfg->object_lock_days;
@@ -1721,12 +1716,12 @@ int target_s3_open(struct target **out, const struct target_s3_config *cfg)
 	snprintf(s->sigv4, n, "aws:amz:%s:s3", region);
 	s->page_keys = S3_PAGE_KEYS;
 	s->retry_ms = S3_RETRY_MS;
-	s->rand_state = (unsigned)time(NULL) ^ (unsigned)getpid() ^
-			(unsigned)(uintptr_t)s;
+	s->rand_state =
+	    (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)s;
 	s->curl = curl_easy_init();
 	if (!s->curl) {
-		rc = rv_err_set(RV_NOMEM, "s3 target '%s': cannot start libcurl",
-				tname);
+		rc = rv_err_set(RV_NOMEM,
+				"s3 target '%s': cannot start libcurl", tname);
 		goto fail;
 	}
 	*out = &s->base;

@@ -25,6 +25,9 @@
  * answers (XML, Content-Range) -> RV_CORRUPT or RV_NET. The secret key is
  * never put in a message or log line.
  *
+ * A target holds one libcurl handle (kept alive between requests): use
+ * it from one thread at a time; open one target per thread otherwise.
+ *
  * Virtual-host style (path_style = 0) addresses "BUCKET.HOST"; it needs a
  * host name, not an IP literal, and a bucket name that is a DNS label
  * set. Names "*.localhost" are resolved to loopback by libcurl itself, so

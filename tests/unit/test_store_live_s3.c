@@ -72,7 +72,8 @@ static size_t raw_header(char *p, size_t size, size_t n, void *arg)
 	struct raw *r = arg;
 	size_t len = size * n;
 	if (len > 18 && !strncasecmp(p, "x-amz-version-id: ", 18))
-		hdr_copy(r->version_id, sizeof(r->version_id), p + 18, len - 18);
+		hdr_copy(r->version_id, sizeof(r->version_id), p + 18,
+			 len - 18);
 	if (len > 6 && !strncasecmp(p, "etag: ", 6))
 		hdr_copy(r->etag, sizeof(r->etag), p + 6, len - 6);
 	return len;
@@ -426,8 +427,8 @@ static void test_s3_multipart_put_file_20mib(void **state)
 	assert_memory_equal(out.data, data, out.len);
 	/* a range across the first part boundary */
 	rv_buf_reset(&out);
-	assert_int_equal(target_get_range(t, "packs/big", 5 * MiB - 10, 20, &out),
-			 0);
+	assert_int_equal(
+	    target_get_range(t, "packs/big", 5 * MiB - 10, 20, &out), 0);
 	assert_memory_equal(out.data, data + 5 * MiB - 10, 20);
 
 	/* it went up in 5 parts: the ETag of a multipart object ends -5 */
@@ -549,8 +550,10 @@ static void assert_locked(const char *key)
 		 E.lock_bucket, key, version);
 	raw_req(&r, "GET", path, NULL, NULL);
 	if (r.status != 200)
-		fail_msg("GET %s: %ld %s", path, r.status, rv_buf_cstr(&r.body));
-	assert_non_null(strstr(rv_buf_cstr(&r.body), "<Mode>COMPLIANCE</Mode>"));
+		fail_msg("GET %s: %ld %s", path, r.status,
+			 rv_buf_cstr(&r.body));
+	assert_non_null(
+	    strstr(rv_buf_cstr(&r.body), "<Mode>COMPLIANCE</Mode>"));
 	raw_done(&r);
 
 	snprintf(path, sizeof(path), "/%s/%s?versionId=%s", E.lock_bucket, key,
@@ -590,8 +593,8 @@ static void test_s3_object_lock_refuses_delete_of_version(void **state)
 	/* the target's own delete only adds a delete marker: the locked
 	 * version stays readable by version id */
 	assert_int_equal(target_del(t, "snapshots/s1"), 0);
-	snprintf(path, sizeof(path), "/%s?prefix=locked%%2Fsnapshots&versions=",
-		 E.lock_bucket);
+	snprintf(path, sizeof(path),
+		 "/%s?prefix=locked%%2Fsnapshots&versions=", E.lock_bucket);
 	{
 		struct raw r;
 		raw_req(&r, "GET", path, NULL, NULL);

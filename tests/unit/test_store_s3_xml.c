@@ -98,6 +98,7 @@ static void test_list_truncated_without_token_is_corrupt(void **state)
 				    "<ListBucketResult><IsTruncated>yes</"
 				    "IsTruncated></ListBucketResult>"),
 			 RV_CORRUPT);
+	rv_strlist_release(&keys);
 }
 
 static void test_list_wrong_root_is_corrupt(void **state)
@@ -145,6 +146,7 @@ static void test_list_rejects_long_and_empty_keys(void **state)
 				    "<ListBucketResult><Contents><Key></Key>"
 				    "</Contents></ListBucketResult>"),
 			 RV_CORRUPT);
+	rv_strlist_release(&keys);
 	rv_buf_release(&xml);
 }
 
@@ -164,6 +166,7 @@ static void test_list_too_many_keys_is_corrupt(void **state)
 	assert_int_equal(parse_list(&keys, &page, rv_buf_cstr(&xml)),
 			 RV_CORRUPT);
 	assert_int_equal(keys.n, 0);
+	rv_strlist_release(&keys);
 	rv_buf_release(&xml);
 }
 
@@ -203,6 +206,7 @@ static void test_malformed_xml_is_corrupt(void **state)
 		assert_non_null(strstr(rv_err_msg(), "s3"));
 		assert_int_equal(keys.n, 0);
 	}
+	rv_strlist_release(&keys);
 }
 
 static void test_deep_nesting_is_corrupt(void **state)
@@ -241,8 +245,7 @@ static void test_oversized_xml_is_corrupt(void **state)
 	assert_int_equal(s3_xml_parse_list(&page, xml, n), RV_CORRUPT);
 	assert_non_null(strstr(rv_err_msg(), "more than"));
 	assert_int_equal(s3_xml_parse_error(&err, xml, n), RV_CORRUPT);
-	assert_int_equal(s3_xml_parse_initiate(&upload_id, xml, n),
-			 RV_CORRUPT);
+	assert_int_equal(s3_xml_parse_initiate(&upload_id, xml, n), RV_CORRUPT);
 	assert_null(upload_id);
 	free(xml);
 }
@@ -278,14 +281,13 @@ static void test_error_body_long_message_is_cut_on_one_line(void **state)
 	struct s3_error err;
 	(void)state;
 
-	assert_int_equal(rv_buf_puts(&xml, "<Error><Code>X</Code><Message>a\nb"),
-			 0);
+	assert_int_equal(
+	    rv_buf_puts(&xml, "<Error><Code>X</Code><Message>a\nb"), 0);
 	for (int i = 0; i < 5000; i++)
 		assert_int_equal(rv_buf_puts(&xml, "\xc3\xa9"), 0);
 	assert_int_equal(rv_buf_puts(&xml, "</Message></Error>"), 0);
-	assert_int_equal(s3_xml_parse_error(&err, (const char *)xml.data,
-					    xml.len),
-			 0);
+	assert_int_equal(
+	    s3_xml_parse_error(&err, (const char *)xml.data, xml.len), 0);
 	assert_true(strlen(err.message) < S3_ERR_MSG_MAX);
 	assert_memory_equal(err.message, "a b\xc3\xa9", 5);
 	/* cut between characters, never inside one */
@@ -391,14 +393,14 @@ static void test_query_sorted_encoded_with_empty_values(void **state)
 			    "continuation-token=1ue%2Fx%2By%3D&list-type=2&"
 			    "max-keys=1000&prefix=rv%2Fpacks%2F");
 	rv_buf_reset(&out);
-	assert_int_equal(s3_query(&out, (const char *[]){"versionId",
-							 "retention"},
+	assert_int_equal(s3_query(&out,
+				  (const char *[]){"versionId", "retention"},
 				  (const char *[]){"v1", NULL}, 2),
 			 0);
 	assert_string_equal(rv_buf_cstr(&out), "retention=&versionId=v1");
 	rv_buf_reset(&out);
-	assert_int_equal(s3_query(&out, (const char *[]){"uploadId",
-							 "partNumber"},
+	assert_int_equal(s3_query(&out,
+				  (const char *[]){"uploadId", "partNumber"},
 				  (const char *[]){"2~x", "10"}, 2),
 			 0);
 	assert_string_equal(rv_buf_cstr(&out), "partNumber=10&uploadId=2~x");
@@ -452,24 +454,23 @@ static void test_url_path_and_virtual_host_style(void **state)
 	assert_int_equal(s3_endpoint_parse(&ep, "https://s3.eu-central-1."
 						"amazonaws.com"),
 			 0);
-	assert_int_equal(s3_url(&out, &ep, "acme-backup", 0,
-				"regvault/packs/ab/x y", NULL),
-			 0);
+	assert_int_equal(
+	    s3_url(&out, &ep, "acme-backup", 0, "regvault/packs/ab/x y", NULL),
+	    0);
 	assert_string_equal(rv_buf_cstr(&out),
 			    "https://acme-backup.s3.eu-central-1.amazonaws.com/"
 			    "regvault/packs/ab/x%20y");
 	rv_buf_reset(&out);
-	assert_int_equal(s3_url(&out, &ep, "acme-backup", 1, "k",
-				"partNumber=1&uploadId=u"),
-			 0);
+	assert_int_equal(
+	    s3_url(&out, &ep, "acme-backup", 1, "k", "partNumber=1&uploadId=u"),
+	    0);
 	assert_string_equal(rv_buf_cstr(&out),
 			    "https://s3.eu-central-1.amazonaws.com/acme-backup/"
 			    "k?partNumber=1&uploadId=u");
 	rv_buf_reset(&out);
 	assert_int_equal(s3_endpoint_parse(&ep, "http://localhost:8480"), 0);
-	assert_int_equal(s3_url(&out, &ep, "bkt", 0, NULL,
-				"list-type=2&prefix="),
-			 0);
+	assert_int_equal(
+	    s3_url(&out, &ep, "bkt", 0, NULL, "list-type=2&prefix="), 0);
 	assert_string_equal(rv_buf_cstr(&out),
 			    "http://bkt.localhost:8480/?list-type=2&prefix=");
 	rv_buf_reset(&out);
