@@ -23,9 +23,8 @@ static int bad_target(const char *pack_id, const char *target)
 {
 	if (target && *target && strlen(target) <= CAT_NAME_MAX)
 		return 0;
-	return rv_err_set(RV_INVALID,
-			  "pack '%s': target name is empty or too long",
-			  pack_id);
+	return rv_err_set(
+	    RV_INVALID, "pack '%s': target name is empty or too long", pack_id);
 }
 
 static int prepare(sqlite3_stmt **st, struct cat *c, const char *sql,
@@ -272,9 +271,8 @@ int cat_pack_snapshots(struct rv_strlist *snap_ids, struct cat *c,
 			goto done;
 	}
 	if (rc != SQLITE_DONE) {
-		rv = cat_sql_errf(c, rc,
-				  "find the snapshots that need pack '%s'",
-				  pack_id);
+		rv = cat_sql_errf(
+		    c, rc, "find the snapshots that need pack '%s'", pack_id);
 		goto done;
 	}
 	rv_strlist_sort(snap_ids);

@@ -3,6 +3,7 @@
 
 #include "backup/backup.h"
 #include "catalog/catalog.h"
+#include "maint/maint.h"
 #include "registry/registry.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -99,6 +100,22 @@ int cmd_backup(struct app *a, int argc, char **argv)
 			rv_info("removed %zu unfinished pack(s) left by an "
 				"interrupted run",
 				removed);
+	}
+	if (!rc) {
+		/* packs a killed run put on the targets but never recorded:
+		 * adopt them rather than fetch their blobs again */
+		struct maint_stats ms;
+		memset(&ms, 0, sizeof(ms));
+		rc = maint_adopt(&ms, a->cat, a->store);
+		if (!rc && ms.adopted.n)
+			rv_info("adopted %zu pack(s) left by an interrupted "
+				"run",
+				ms.adopted.n);
+		if (!rc && ms.removable.n)
+			rv_warn("%zu pack(s) on the targets are unknown and do "
+				"not check out; 'regvault repair' lists them",
+				ms.removable.n);
+		maint_stats_release(&ms);
 	}
 	if (rc)
 		return cli_fail(rc);

@@ -53,11 +53,11 @@ static int print_json(const struct maint_stats *st, const char *catalog,
 	    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:b}",
 	    "catalog", catalog, "from", from, "packs", (json_int_t)st->packs,
 	    "pack_bytes", (json_int_t)st->pack_bytes, "chunks",
-	    (json_int_t)st->chunks, "blobs", (json_int_t)st->blobs,
-	    "manifests", (json_int_t)st->manifests, "snapshots",
-	    (json_int_t)st->snapshots, "damaged", items_json(&st->damaged),
-	    "skipped", items_json(&st->skipped), "notes",
-	    items_json(&st->notes), "complete", complete);
+	    (json_int_t)st->chunks, "blobs", (json_int_t)st->blobs, "manifests",
+	    (json_int_t)st->manifests, "snapshots", (json_int_t)st->snapshots,
+	    "damaged", items_json(&st->damaged), "skipped",
+	    items_json(&st->skipped), "notes", items_json(&st->notes),
+	    "complete", complete);
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 
 	json_decref(doc);

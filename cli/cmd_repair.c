@@ -84,7 +84,8 @@ static void print_text(const struct maint_stats *st, int dry_run)
 	print_items("note", &st->notes);
 	printf("%schecked %llu packs (%llu copies, %s); %s %zu files (%s); "
 	       "%zu lost, %zu failed\n",
-	       dry_run ? "dry run: " : "", (unsigned long long)st->packs_checked,
+	       dry_run ? "dry run: " : "",
+	       (unsigned long long)st->packs_checked,
 	       (unsigned long long)st->copies_checked,
 	       rv_human_bytes(checked, sizeof(checked), st->bytes_checked),
 	       dry_run ? "would copy" : "copied", st->copied.n,
@@ -144,11 +145,12 @@ int cmd_repair(struct app *a, int argc, char **argv)
 				"(listed as lost)",
 				st.lost.n);
 	else if (!rc && st.failed.n)
-		rc = rv_err_set(RV_IO,
-				"%zu operation(s) on the targets failed (listed "
-				"as failed); run repair again when the targets "
-				"are reachable",
-				st.failed.n);
+		rc =
+		    rv_err_set(RV_IO,
+			       "%zu operation(s) on the targets failed (listed "
+			       "as failed); run repair again when the targets "
+			       "are reachable",
+			       st.failed.n);
 	maint_stats_release(&st);
 	fflush(stdout); /* the report before the error line */
 	return rc ? cli_fail(rc) : EXIT_OK;

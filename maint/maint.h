@@ -67,7 +67,8 @@ void maint_stats_release(struct maint_stats *st);
  * id, index authenticated), their location on that target, chunks,
  * blobs, manifests (bytes read back, digest checked, parsed; children
  * first) and snapshots (records opened with the key; one whose manifests
- * are missing is skipped). Sets meta "store_id". A damaged pack is listed
+ * are missing is skipped). Sets meta "store_id" (and "fingerprint" for a
+ * signing store). A damaged pack is listed
  * in st->damaged and what it held ends up in st->skipped. */
 int maint_rebuild(struct maint_stats *st, struct cat *c, struct store *s,
 		  size_t from);
@@ -96,7 +97,8 @@ int maint_adopt(struct maint_stats *st, struct cat *c, struct store *s);
  * into a temporary file under staging_dir and hashed again on the way);
  * update pack_locations (add where now present, remove where absent and
  * unrepairable, mark verified). Then snapshot records (a copy that opens
- * with the key), key slots (a copy whose name matches its hash) and
+ * with the key), their seals in a signing store (a copy whose signature
+ * verifies), key slots (a copy whose name matches its hash) and
  * regvault.json (a copy naming this store) are copied to targets that
  * lack them or hold a bad copy. dry_run reports the same and changes
  * nothing. Anything without a good copy anywhere goes to st->lost. */

@@ -138,43 +138,151 @@ static int parse_record(struct cat_snapshot *cs, struct snap_tag **tags,
 	return 0;
 }
 
-/* Record one snapshot, or list it in st->skipped when its record does not
- * open or one of its manifests is missing. */
-static int rebuild_snapshot(struct maint_stats *st, struct cat *c,
-			    struct store *s, const char *snap_id)
+/* The chain of seals of a signing store: the highest sequence seen and the
+ * sha256 hex of that seal's text, which the next backup continues from
+ * (meta "seal_sequence" and "seal_last", see backup/backup.c). */
+struct seal_chain {
+	long long sequence;
+	char last[65];
+};
+
+/* Read and verify the seal of snap_id: record_hash receives the hash of
+ * the record it names, *sequence its place in the chain, which is
+ * advanced. */
+static int read_seal(char record_hash[65], long long *sequence,
+		     struct seal_chain *chain, struct store *s,
+		     const char *snap_id)
+{
+	struct rv_buf text = RV_BUF_INIT(SNAPSHOT_RECORD_MAX);
+	unsigned char sha[32];
+	const char *snap, *record;
+	json_t *doc = NULL, *seq;
+	int rc;
+
+	rc = store_get_seal(s, snap_id, &text);
+	if (rc)
+		goto done;
+	doc = json_loadb((const char *)text.data, text.len, 0, NULL);
+	snap = json_string_value(json_object_get(doc, "snapshot"));
+	record = json_string_value(json_object_get(doc, "record"));
+	seq = json_object_get(doc, "sequence");
+	if (!snap || strcmp(snap, snap_id) || !record || !maint_hex64(record) ||
+	    !json_is_integer(seq) || json_integer_value(seq) < 1) {
+		rc = rv_err_set(RV_CORRUPT,
+				"the seal of snapshot %s lacks its snapshot "
+				"id, record hash or sequence",
+				snap_id);
+		goto done;
+	}
+	memcpy(record_hash, record, 65);
+	*sequence = json_integer_value(seq);
+	if (*sequence > chain->sequence) {
+		rc = rv_sha256_buf(sha, text.data, text.len);
+		if (rc)
+			goto done;
+		chain->sequence = *sequence;
+		rv_hex_encode(chain->last, sha, 32);
+	}
+done:
+	json_decref(doc);
+	rv_buf_release(&text);
+	return rc;
+}
+
+/* What orders the snapshots: their time, then (signing stores) their
+ * place in the chain of seals, which is the order the backups committed
+ * them in, then the id. The catalog lists snapshots of the same second in
+ * the order they were recorded, so the rebuild records them in this
+ * order. */
+struct snap_key {
+	char id[65];
+	int64_t time;
+	long long sequence;
+};
+
+static int snap_key_cmp(const void *pa, const void *pb)
+{
+	const struct snap_key *a = pa, *b = pb;
+
+	if (a->time != b->time)
+		return a->time < b->time ? -1 : 1;
+	if (a->sequence != b->sequence)
+		return a->sequence < b->sequence ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
+/* Open the record of snap_id (checked against its seal in a signing
+ * store: a restore refuses a snapshot whose seal does not verify) and
+ * check its shape. 0 with *doc set; 1 when it does not check out (listed
+ * in st->skipped); <0 on a failure that stops the rebuild. */
+static int open_snapshot(json_t **doc, struct snap_key *key,
+			 struct maint_stats *st, struct store *s,
+			 const char *snap_id, struct seal_chain *chain)
 {
 	struct rv_buf plain = RV_BUF_INIT(SNAPSHOT_RECORD_MAX);
 	struct cat_snapshot cs;
 	struct snap_tag *tags = NULL;
-	size_t n_tags = 0, n_missing = 0;
-	const char *first_missing = NULL;
-	json_t *doc = NULL;
+	char record_hash[65], what[96];
+	size_t n_tags = 0;
 	json_error_t jerr;
-	char what[96];
 	int rc;
 
+	*doc = NULL;
+	memset(key, 0, sizeof(*key));
 	snprintf(what, sizeof(what), SNAPSHOT_PREFIX "%s", snap_id);
-	rc = store_get_snapshot(s, snap_id, &plain);
-	if (rc == RV_NOMEM)
-		goto done;
+	if (store_signs(s)) {
+		rc = read_seal(record_hash, &key->sequence, chain, s, snap_id);
+		if (!rc)
+			rc = store_get_snapshot_checked(s, snap_id, record_hash,
+							&plain);
+	} else {
+		rc = store_get_snapshot(s, snap_id, &plain);
+	}
 	if (!rc) {
-		doc = json_loadb((const char *)plain.data, plain.len,
-				 JSON_REJECT_DUPLICATES, &jerr);
-		if (!doc || !json_is_object(doc))
+		*doc = json_loadb((const char *)plain.data, plain.len,
+				  JSON_REJECT_DUPLICATES, &jerr);
+		if (!*doc || !json_is_object(*doc))
 			rc = rv_err_set(RV_CORRUPT,
 					"snapshot record %s is not a JSON "
 					"object",
 					snap_id);
 	}
 	if (!rc)
-		rc = parse_record(&cs, &tags, &n_tags, doc, snap_id);
-	if (rc == RV_NOMEM)
-		goto done;
-	if (rc) {
-		rc = maint_list_add(&st->skipped, what, NULL, "%s",
-				    rv_err_msg());
-		goto done;
+		rc = parse_record(&cs, &tags, &n_tags, *doc, snap_id);
+	free(tags);
+	if (!rc) {
+		memcpy(key->id, snap_id, 65);
+		key->time = cs.time;
+	} else {
+		json_decref(*doc);
+		*doc = NULL;
+		if (rc != RV_NOMEM) {
+			rc = maint_list_add(&st->skipped, what, NULL, "%s",
+					    rv_err_msg());
+			if (!rc)
+				rc = 1;
+		}
 	}
+	rv_buf_release(&plain);
+	return rc;
+}
+
+/* Record an opened snapshot, or list it in st->skipped when one of its
+ * manifests is missing. */
+static int record_snapshot(struct maint_stats *st, struct cat *c,
+			   const char *snap_id, json_t *doc)
+{
+	struct cat_snapshot cs;
+	struct snap_tag *tags = NULL;
+	size_t n_tags = 0, n_missing = 0;
+	const char *first_missing = NULL;
+	char what[96];
+	int rc;
+
+	snprintf(what, sizeof(what), SNAPSHOT_PREFIX "%s", snap_id);
+	rc = parse_record(&cs, &tags, &n_tags, doc, snap_id);
+	if (rc)
+		goto done;
 	for (size_t i = 0; i < n_tags; i++) {
 		rc = rv_digest_valid(tags[i].digest)
 			 ? cat_manifest_has(c, tags[i].digest)
@@ -196,37 +304,47 @@ static int rebuild_snapshot(struct maint_stats *st, struct cat *c,
 		goto done;
 	rc = cat_snapshot_add(c, &cs);
 	for (size_t i = 0; !rc && i < n_tags; i++)
-		rc = cat_snapshot_tag_add(c, snap_id, tags[i].repo,
-					  tags[i].tag, tags[i].digest);
+		rc = cat_snapshot_tag_add(c, snap_id, tags[i].repo, tags[i].tag,
+					  tags[i].digest);
 	if (!rc)
 		rc = cat_commit(c);
 	if (rc) {
 		cat_rollback(c);
-		if (rc != RV_INVALID)
-			goto done;
-		rc = maint_list_add(&st->skipped, what, NULL, "%s",
-				    rv_err_msg());
+		if (rc == RV_INVALID)
+			rc = maint_list_add(&st->skipped, what, NULL, "%s",
+					    rv_err_msg());
 		goto done;
 	}
 	st->snapshots++;
 done:
-	json_decref(doc);
 	free(tags);
-	rv_buf_release(&plain);
 	return rc;
 }
 
+/* Two passes: open every record to learn the order, then open and record
+ * each in that order (records are small next to packs, and holding every
+ * parsed record at once would not be). */
 static int rebuild_snapshots(struct maint_stats *st, struct cat *c,
 			     struct store *s, size_t from)
 {
 	struct rv_strlist names = RV_STRLIST_INIT;
 	const size_t plen = strlen(SNAPSHOT_PREFIX);
+	struct snap_key *keys = NULL, again;
+	struct seal_chain chain;
+	json_t *doc = NULL;
+	size_t n = 0;
+	char seq[32];
 	int rc;
 
+	memset(&chain, 0, sizeof(chain));
 	rc = target_list(store_target(s, from), SNAPSHOT_PREFIX, &names);
 	if (rc)
 		goto done;
-	rv_strlist_sort(&names);
+	keys = calloc(names.n ? names.n : 1, sizeof(*keys));
+	if (!keys) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
 	for (size_t i = 0; i < names.n; i++) {
 		const char *id = names.items[i] + plen;
 
@@ -239,11 +357,32 @@ static int rebuild_snapshots(struct maint_stats *st, struct cat *c,
 				goto done;
 			continue;
 		}
-		rc = rebuild_snapshot(st, c, s, id);
-		if (rc)
+		rc = open_snapshot(&doc, &keys[n], st, s, id, &chain);
+		json_decref(doc);
+		doc = NULL;
+		if (rc < 0)
+			goto done;
+		n += rc == 0;
+	}
+	qsort(keys, n, sizeof(*keys), snap_key_cmp);
+	for (size_t i = 0; i < n; i++) {
+		rc = open_snapshot(&doc, &again, st, s, keys[i].id, &chain);
+		if (rc == 0)
+			rc = record_snapshot(st, c, keys[i].id, doc);
+		json_decref(doc);
+		doc = NULL;
+		if (rc < 0)
 			goto done;
 	}
+	rc = 0;
+	if (chain.sequence > 0) {
+		snprintf(seq, sizeof(seq), "%lld", chain.sequence);
+		rc = cat_meta_set(c, "seal_sequence", seq);
+		if (!rc)
+			rc = cat_meta_set(c, "seal_last", chain.last);
+	}
 done:
+	free(keys);
 	rv_strlist_release(&names);
 	return rc;
 }
@@ -258,6 +397,10 @@ int maint_rebuild(struct maint_stats *st, struct cat *c, struct store *s,
 		return rv_err_set(RV_INVALID, "no target number %zu", from);
 	maint_rec_init(&r, c, s, st);
 	rc = cat_meta_set(c, "store_id", store_id(s));
+	/* pin the signing key the records were read with, as the first
+	 * open of a catalog does (cli/app.c) */
+	if (!rc && store_fingerprint(s))
+		rc = cat_meta_set(c, "fingerprint", store_fingerprint(s));
 	if (!rc)
 		rc = rebuild_packs(&r, s, from);
 	if (!rc)

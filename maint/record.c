@@ -354,11 +354,10 @@ static int record_blobs(struct maint_rec *r)
 		rc = chunks_recorded(r, b, missing);
 		if (rc < 0)
 			goto done;
-		rc = maint_list_add(&r->st->skipped, b->digest, NULL,
-				    "%s: chunk %.16s is in no readable pack",
-				    b->kind == PACK_MANIFEST ? "manifest"
-							     : "blob",
-				    missing);
+		rc = maint_list_add(
+		    &r->st->skipped, b->digest, NULL,
+		    "%s: chunk %.16s is in no readable pack",
+		    b->kind == PACK_MANIFEST ? "manifest" : "blob", missing);
 		if (rc)
 			goto done;
 	}
@@ -457,9 +456,9 @@ static int load_manifest(struct pending_manifest *pm, struct maint_rec *r,
 	pm->size = b->size;
 	rc = read_blob(&body, r, b->digest);
 	if (!rc)
-		rc = reg_manifest_parse(&m, body.data, body.len,
-					b->media_type[0] ? b->media_type
-							 : NULL);
+		rc =
+		    reg_manifest_parse(&m, body.data, body.len,
+				       b->media_type[0] ? b->media_type : NULL);
 	if (rc == RV_NOMEM)
 		goto done;
 	if (rc) {
@@ -583,6 +582,16 @@ static int record_manifests(struct maint_rec *r)
 			}
 			rc = cat_manifest_add(r->c, pm->digest, pm->media_type,
 					      pm->size, pm->refs, pm->n_refs);
+			if (rc == RV_INVALID) {
+				/* parsed, but not something the catalog
+				 * takes (its savepoint is rolled back) */
+				rc = maint_list_add(&r->st->skipped, pm->digest,
+						    NULL, "manifest: %s",
+						    rv_err_msg());
+				if (rc)
+					goto rollback;
+				continue;
+			}
 			if (rc)
 				goto rollback;
 			r->st->manifests++;

@@ -2,13 +2,15 @@
  *
  * A good copy is one that checks out without trusting the target: a pack
  * whose bytes hash to its id, a snapshot record that opens with the key, a
- * seal whose signature verifies, a key slot whose name is the hash of its bytes, a regvault.json that names
- * this store. Only good copies are ever copied; a pack is hashed again as
- * it is fetched into the staging folder and once more on the target it
- * was put on. What has no good copy anywhere is reported as lost.
+ * seal whose signature verifies, a key slot whose name is the hash of its
+ * bytes, a regvault.json that names this store. Only good copies are ever
+ * copied; a pack is hashed again as it is fetched into the staging folder and
+ * once more on the target it was put on. What has no good copy anywhere is
+ * reported as lost.
  *
  * Order of writes: packs, then snapshot records, then their seals, then
- * key slots, then regvault.json, so that a target never names data it does not hold yet.
+ * key slots, then regvault.json, so that a target never names data it does not
+ * hold yet.
  */
 #include "maint/internal.h"
 
@@ -111,8 +113,9 @@ static int hash_pack(enum copy_state *state, uint64_t *size, struct repair *rp,
 		 * repair; a target's failure only this copy */
 		rc = rv_sha256_update(&h, part.data, part.len);
 		if (!rc && fd >= 0)
-			rc = rv_fs_write_all(fd, part.data, part.len,
-					     "a pack copy in the staging folder");
+			rc = rv_fs_write_all(
+			    fd, part.data, part.len,
+			    "a pack copy in the staging folder");
 		if (rc)
 			goto done;
 		off += n;
@@ -197,8 +200,8 @@ static int put_pack(struct repair *rp, size_t t, size_t src,
 				      "id");
 	rp->state[t] = COPY_GOOD;
 	rp->st->bytes_copied += size;
-	return maint_list_add(&rp->st->copied, name, tname(rp, t),
-			      "from '%s'", tname(rp, src));
+	return maint_list_add(&rp->st->copied, name, tname(rp, t), "from '%s'",
+			      tname(rp, src));
 }
 
 /* Bring the catalog's locations of one pack in line with what the
@@ -222,8 +225,8 @@ static int update_locations(struct repair *rp, const char *pack_id,
 				rc = cat_pack_location_verified(
 				    rp->c, pack_id, tname(rp, t), rp->now);
 		} else if (rp->state[t] != COPY_UNKNOWN && was) {
-			rc = cat_pack_location_del(rp->c, pack_id,
-						   tname(rp, t));
+			rc =
+			    cat_pack_location_del(rp->c, pack_id, tname(rp, t));
 			rp->st->locations_removed += !rc;
 		}
 	}
@@ -234,8 +237,7 @@ static int update_locations(struct repair *rp, const char *pack_id,
 	return rc;
 }
 
-static int report_lost_pack(struct repair *rp, const char *pack_id,
-			    int known)
+static int report_lost_pack(struct repair *rp, const char *pack_id, int known)
 {
 	struct rv_strlist snaps = RV_STRLIST_INIT;
 	struct rv_buf why = RV_BUF_INIT(1 << 16);
@@ -256,8 +258,8 @@ static int report_lost_pack(struct repair *rp, const char *pack_id,
 				   "target(s), damaged on %zu)",
 				   absent, bad);
 	for (size_t i = 0; !rc && i < snaps.n && i < 20; i++)
-		rc = rv_buf_printf(&why, "%s%.12s", i ? ", " : "; needed by "
-							   "snapshot(s) ",
+		rc = rv_buf_printf(&why, "%s%.12s",
+				   i ? ", " : "; needed by snapshot(s) ",
 				   snaps.items[i]);
 	if (!rc && snaps.n > 20)
 		rc = rv_buf_printf(&why, " and %zu more", snaps.n - 20);
@@ -294,9 +296,9 @@ static int repair_pack(struct repair *rp, const char *pack_id,
 		if (rc)
 			return rc;
 		if (rp->state[t] == COPY_BAD) {
-			rc = maint_list_add(&rp->st->damaged, name,
-					    tname(rp, t),
-					    "does not hash to its id");
+			rc =
+			    maint_list_add(&rp->st->damaged, name, tname(rp, t),
+					   "does not hash to its id");
 			if (rc)
 				return rc;
 		}
@@ -343,7 +345,8 @@ static int repair_packs(struct repair *rp)
 		rc = repair_pack(rp, packs[i].pack_id, &packs[i].targets);
 	/* A dry run has not recorded what it would adopt. */
 	for (size_t i = 0; !rc && rp->dry_run && i < rp->st->adopted.n; i++) {
-		const char *id = maint_pack_id_of(rp->st->adopted.items[i].what);
+		const char *id =
+		    maint_pack_id_of(rp->st->adopted.items[i].what);
 
 		if (id)
 			rc = repair_pack(rp, id, NULL);
@@ -361,100 +364,18 @@ enum small_kind {
 	SMALL_CONFIG,
 };
 
-static int hidden_put_file(struct target *t, const char *name, const char *src)
+/* 1 when this copy of a snapshot record or seal checks out, 0 when not. */
+static int small_copy_ok(struct repair *rp, enum small_kind kind,
+			 const char *name, const struct rv_buf *copy)
 {
-	(void)src;
-	return rv_err_set(RV_INVALID, "target '%s' is hidden: cannot write '%s'",
-			  t->name, name);
-}
-
-static int hidden_put_buf(struct target *t, const char *name, const void *data,
-			  size_t len)
-{
-	(void)data;
-	(void)len;
-	return rv_err_set(RV_INVALID, "target '%s' is hidden: cannot write '%s'",
-			  t->name, name);
-}
-
-static int hidden_get_range(struct target *t, const char *name, uint64_t off,
-			    uint64_t len, struct rv_buf *out)
-{
-	(void)t;
-	(void)off;
-	(void)len;
-	(void)out;
-	return rv_err_set(RV_NOTFOUND, "'%s' not found", name);
-}
-
-static int hidden_stat(struct target *t, const char *name, uint64_t *size)
-{
-	(void)t;
-	*size = 0;
-	return rv_err_set(RV_NOTFOUND, "'%s' not found", name);
-}
-
-static int hidden_list(struct target *t, const char *prefix,
-		       struct rv_strlist *names)
-{
-	(void)t;
-	(void)prefix;
-	(void)names;
-	return 0;
-}
-
-static int hidden_del(struct target *t, const char *name)
-{
-	return rv_err_set(RV_INVALID,
-			  "target '%s' is hidden: cannot remove '%s'", t->name,
-			  name);
-}
-
-static void hidden_free(struct target *t)
-{
-	(void)t; /* never called: the real table is back before any free */
-}
-
-static const struct target_ops hidden_ops = {
-    hidden_put_file, hidden_put_buf, hidden_get_range, hidden_stat,
-    hidden_list,     hidden_del,     hidden_free,
-};
-
-typedef int (*store_get_fn)(struct store *s, const char *snap_id,
-			    struct rv_buf *out);
-
-/* 1 when target t's copy of a snapshot record (get = store_get_snapshot)
- * or seal (store_get_seal) checks out with the store's keys, 0 when it
- * does not. The store reads from the first target whose copy checks out
- * and has no call for one target's copy, so for the length of that one
- * call every other target is hidden behind a table of operations that
- * finds nothing; the real tables are put back before returning. (A store
- * call that reads target t's copy would replace this.) */
-static int copy_checks_out(struct repair *rp, size_t t, const char *snap_id,
-			   store_get_fn get)
-{
-	struct rv_buf plain = RV_BUF_INIT(SNAPSHOT_SEALED_MAX);
-	size_t n = store_target_count(rp->s);
-	const struct target_ops **saved = calloc(n, sizeof(*saved));
-	int rc;
-
-	if (!saved)
-		return rv_err_set(RV_NOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		struct target *tg = store_target(rp->s, i);
-
-		saved[i] = tg->ops;
-		if (i != t)
-			tg->ops = &hidden_ops;
-	}
-	rc = get(rp->s, snap_id, &plain);
-	for (size_t i = 0; i < n; i++)
-		store_target(rp->s, i)->ops = saved[i];
-	free(saved);
-	rv_buf_release(&plain);
+	int rc = kind == SMALL_SNAPSHOT
+		     ? store_snapshot_check(rp->s, name + strlen("snapshots/"),
+					    copy->data, copy->len)
+		     : store_seal_check(rp->s, copy->data, copy->len);
 	if (rc == 0)
 		return 1;
-	if (rc == RV_CORRUPT || rc == RV_TOOBIG || rc == RV_NOTFOUND)
+	if (rc == RV_CORRUPT || rc == RV_TOOBIG || rc == RV_NOTFOUND ||
+	    rc == RV_INVALID || rc == RV_UNSUPPORTED)
 		return 0;
 	return rc;
 }
@@ -502,12 +423,10 @@ static int small_check(enum copy_state *state, struct repair *rp,
 	}
 	switch (kind) {
 	case SMALL_SNAPSHOT:
-		ok = copy_checks_out(rp, t, name + strlen("snapshots/"),
-				     store_get_snapshot);
+		ok = small_copy_ok(rp, kind, name, &copies[t]);
 		break;
 	case SMALL_SEAL:
-		ok = copy_checks_out(rp, t, name + strlen("seals/"),
-				     store_get_seal);
+		ok = small_copy_ok(rp, kind, name, &copies[t]);
 		break;
 	case SMALL_KEYSLOT:
 		ok = keyslot_ok(name, &copies[t]);
@@ -523,8 +442,8 @@ static int small_check(enum copy_state *state, struct repair *rp,
 }
 
 /* Put the good copy where it is missing or bad, then read it back. */
-static int small_put(struct repair *rp, const char *name, size_t t,
-		     size_t src, const struct rv_buf *good)
+static int small_put(struct repair *rp, const char *name, size_t t, size_t src,
+		     const struct rv_buf *good)
 {
 	struct rv_buf back = RV_BUF_INIT(good->len);
 	struct target *tg = store_target(rp->s, t);
@@ -536,8 +455,8 @@ static int small_put(struct repair *rp, const char *name, size_t t,
 	rc = target_put_buf(tg, name, good->data, good->len);
 	if (!rc)
 		rc = target_get(tg, name, &back);
-	if (!rc && (back.len != good->len ||
-		    memcmp(back.data, good->data, good->len)))
+	if (!rc &&
+	    (back.len != good->len || memcmp(back.data, good->data, good->len)))
 		rc = rv_err_set(RV_CORRUPT, "it reads back different bytes");
 	rv_buf_release(&back);
 	if (rc == RV_NOMEM)
@@ -593,15 +512,15 @@ static int repair_small(struct repair *rp, enum small_kind kind,
 		if (!rc && rp->state[t] == COPY_GOOD && src == n)
 			src = t;
 		if (!rc && rp->state[t] == COPY_BAD)
-			rc = maint_list_add(&rp->st->damaged, name,
-					    tname(rp, t),
-					    kind == SMALL_SNAPSHOT
-						? "does not open with the key"
-					    : kind == SMALL_SEAL
-						? "its signature does not verify"
-					    : kind == SMALL_KEYSLOT
-						? "does not hash to its name"
-						: "does not name this store");
+			rc =
+			    maint_list_add(&rp->st->damaged, name, tname(rp, t),
+					   kind == SMALL_SNAPSHOT
+					       ? "does not open with the key"
+					   : kind == SMALL_SEAL
+					       ? "its signature does not verify"
+					   : kind == SMALL_KEYSLOT
+					       ? "does not hash to its name"
+					       : "does not name this store");
 	}
 	if (rc)
 		goto done;

@@ -215,3 +215,29 @@ done:
 	rv_buf_release(&sealed);
 	return rc;
 }
+
+int store_snapshot_check(struct store *s, const char *snap_id,
+			 const void *file, size_t len)
+{
+	struct rv_buf plain = RV_BUF_INIT(STORE_SNAPSHOT_MAX);
+	unsigned char raw[32];
+	int rc = store_snap_id(raw, snap_id);
+	if (!rc)
+		rc = frame_open(&plain, s->keys.data_key, FRAME_SNAPSHOT, raw,
+				file, len);
+	rv_buf_release(&plain);
+	return rc;
+}
+
+int store_seal_check(struct store *s, const void *file, size_t len)
+{
+	struct rv_buf text = RV_BUF_INIT(STORE_SEAL_MAX);
+	int rc;
+	if (!s->has_signing)
+		return rv_err_set(RV_UNSUPPORTED,
+				  "store %s (format %d) has no signing key",
+				  s->id, s->format);
+	rc = store_seal_verify(&text, s->sign_pub, file, len);
+	rv_buf_release(&text);
+	return rc;
+}

@@ -163,6 +163,13 @@ int store_get_seal(struct store *s, const char *snap_id, struct rv_buf *out);
  * keyless checks); the seal text is appended to out. RV_CORRUPT. */
 int store_seal_verify(struct rv_buf *out, const unsigned char pub[32],
 		      const void *file, size_t len);
+/* Check bytes read from one target without going to the others: a sealed
+ * snapshot record must open for snap_id; a seal file must verify with the
+ * store's public key. 0 when good, RV_CORRUPT (or RV_UNSUPPORTED for a
+ * seal in a format 1 store) otherwise. */
+int store_snapshot_check(struct store *s, const char *snap_id,
+			 const void *file, size_t len);
+int store_seal_check(struct store *s, const void *file, size_t len);
 /* 1 when the store signs its snapshots (format 2). */
 int store_signs(const struct store *s);
 /* "sha256:<hex>" of the store's public signing key, or NULL (format 1). */

@@ -72,6 +72,22 @@ rv_run 0 restore latest --to dst; keep
 bash "$SOURCE_DIR/tests/e2e/check_equal.sh" "$src_URL" "$dst_URL" >/dev/null
 pass "with the dir target damaged, the restore read from s3 and is digest-equal"
 
+step "repair heals the dir target from the s3 copies"
+rv_run 0 repair --json; keep
+for id in $packs; do
+	f=$RV_WORK/store/packs/${id:0:2}/$id
+	[[ -f $f ]] || die "after repair, pack $id is still missing on the dir target"
+	[[ $(sha256sum <"$f" | cut -c1-64) == "$id" ]] || die "after repair, pack $id on the dir target does not hash to its id"
+	rv_s3 GET "/$bucket/regvault/packs/${id:0:2}/$id" -o "$RV_WORK/pack.s3"
+	[[ $(sha256sum <"$RV_WORK/pack.s3" | cut -c1-64) == "$id" ]] || die "pack $id on s3 does not hash to its id"
+done
+for n in $(sqlite3 "$RV_WORK/catalog.db" "select count(*) from pack_locations"); do
+	rv_expect_eq "pack locations recorded after repair" "$n" $((2 * $(wc -w <<<"$packs")))
+done
+pass "both targets hold every pack intact after repair"
+rv_run 0 repair --json; keep
+rv_expect_eq "files copied by a second repair" "$(jq '.copied | length' "$RV_OUT")" 0
+
 step "a config with only the s3 target"
 only=$RV_WORK/s3-only.yml
 {

@@ -24,8 +24,13 @@ rv_run 0 backup --json
 rv_run 0 snapshots --json
 cp "$RV_OUT" "$RV_WORK/snapshots.before"
 rv_expect_eq "snapshots before" "$(jq length "$RV_WORK/snapshots.before")" 2
-sqlite3 "$CAT" 'SELECT count(*) FROM packs; SELECT count(*) FROM chunks;
-	SELECT count(*) FROM blobs; SELECT count(*) FROM manifests;' >"$RV_WORK/counts.before"
+# counts, and meta: store_id and (signing stores) the pinned fingerprint
+counts() {
+	sqlite3 "$CAT" 'SELECT count(*) FROM packs; SELECT count(*) FROM chunks;
+		SELECT count(*) FROM blobs; SELECT count(*) FROM manifests;
+		SELECT key || "=" || value FROM meta ORDER BY key;'
+}
+counts >"$RV_WORK/counts.before"
 
 step "rebuild refuses to replace an existing catalog without --force"
 rv_run 2 catalog rebuild --from local
@@ -43,11 +48,10 @@ rv_expect_eq "rebuild complete" "$(rv_json_field complete)" true
 rv_expect_eq "rebuild snapshots" "$(rv_json_field snapshots)" 2
 rv_expect_eq "rebuild damaged" "$(jq '.damaged | length' "$RV_OUT")" 0
 [[ ! -e $CAT.rebuild ]] || die "the temporary catalog was left behind"
-sqlite3 "$CAT" 'SELECT count(*) FROM packs; SELECT count(*) FROM chunks;
-	SELECT count(*) FROM blobs; SELECT count(*) FROM manifests;' >"$RV_WORK/counts.after"
+counts >"$RV_WORK/counts.after"
 diff -u "$RV_WORK/counts.before" "$RV_WORK/counts.after" ||
-	die "packs/chunks/blobs/manifests differ after the rebuild"
-pass "same pack, chunk, blob and manifest counts"
+	die "packs/chunks/blobs/manifests or meta differ after the rebuild"
+pass "same pack, chunk, blob and manifest counts and meta"
 rv_run 0 snapshots --json
 diff -u "$RV_WORK/snapshots.before" "$RV_OUT" || die "snapshots --json differs after the rebuild"
 pass "snapshots --json is identical after the rebuild"
@@ -80,9 +84,9 @@ pass "damaged pack named; $skipped blob(s)/manifest(s)/snapshot(s) reported skip
 step "rebuild under valgrind"
 if [[ ${RV_SANITIZE:-0} != 1 && ${RV_SANITIZE:-} != ON ]] && command -v valgrind >/dev/null; then
 	rm -f "$CAT" "$CAT-wal" "$CAT-shm"
-	vg=(valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
 	rc=0
-	"${vg[@]}" "$REGVAULT" --config "$RV_CONFIG" catalog rebuild --from local >"$RV_OUT" 2>"$RV_ERR" || rc=$?
+	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+		"$REGVAULT" --config "$RV_CONFIG" catalog rebuild --from local >"$RV_OUT" 2>"$RV_ERR" || rc=$?
 	[[ $rc == 4 ]] || { cat "$RV_ERR" >&2; die "valgrind rebuild exited $rc, expected 4"; }
 	pass "no leaks or memory errors"
 fi

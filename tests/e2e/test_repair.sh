@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2154 # NAME_URL, NAME_DIR, ... are set by rv_start_registry
-# test_repair.sh - two dir targets; one loses a pack, a snapshot record, its
-# key slot and regvault.json and holds a flipped byte in another pack:
+# test_repair.sh - two dir targets; one loses a pack, a snapshot record (and
+# its seal), its key slot and regvault.json and holds a flipped byte in
+# another pack and in another snapshot record:
 # `repair --dry-run` reports it all and changes nothing; `repair` copies only
 # copies that check out, after which both targets hold the same files and a
 # restore from the healed target alone is digest-equal. Packs a killed run
@@ -70,19 +71,33 @@ snap_rm=$(cd "$T2" && find snapshots -type f | sort | head -n 1)
 rm "$T2/$snap_rm"
 key_rm=$(cd "$T2" && find keys -type f | head -n 1)
 rm "$T2/$key_rm" "$T2/regvault.json"
+expect_copies=5
+seal_rm=
+if [[ -f $T2/seals/${snap_rm#snapshots/} ]]; then # a signing store
+	seal_rm=seals/${snap_rm#snapshots/}
+	rm "$T2/$seal_rm"
+	expect_copies=6
+fi
+# a record altered on 'second': the copy on 'local' opens with the key
+snap_bad=$(cd "$T2" && find snapshots -type f | sort | tail -n 1)
+[[ $snap_bad != "$snap_rm" ]] || die "fixture: expected two snapshot records"
+flip "$T2/$snap_bad"
+expect_copies=$((expect_copies + 1))
 tree_sums "$T2" >"$RV_WORK/t2.damaged"
 
 step "repair --dry-run reports and changes nothing"
 rv_run 0 repair --dry-run --json
 rv_expect_eq "dry run flag" "$(rv_json_field dry_run)" true
-for f in "${packs[0]}" "${packs[1]}" "$snap_rm" "$key_rm" regvault.json; do
+for f in "${packs[0]}" "${packs[1]}" "$snap_rm" "$snap_bad" "$key_rm" regvault.json $seal_rm; do
 	jq -e --arg f "$f" '.copied | any(.name == $f and .target == "second" and (.reason | startswith("would copy from")))' \
 		"$RV_OUT" >/dev/null || die "dry run does not report copying $f: $(jq -c .copied "$RV_OUT")"
 done
 jq -e --arg f "${packs[1]}" '.damaged | any(.name == $f and .target == "second")' "$RV_OUT" >/dev/null ||
 	die "dry run does not report the damaged pack: $(jq -c .damaged "$RV_OUT")"
+jq -e --arg f "$snap_bad" '.damaged | any(.name == $f and .target == "second" and .reason == "does not open with the key")' \
+	"$RV_OUT" >/dev/null || die "dry run does not report the altered record: $(jq -c .damaged "$RV_OUT")"
 diff "$RV_WORK/t2.damaged" <(tree_sums "$T2") >/dev/null || die "the dry run changed target 'second'"
-pass "dry run reports 5 copies and the damaged pack; the target is unchanged"
+pass "dry run reports $expect_copies copies and the damaged pack; the target is unchanged"
 
 # A config naming only target 'second', for the restore below.
 awk -v t2="$T2" '
@@ -91,9 +106,17 @@ awk -v t2="$T2" '
 grep -q "$T1\$" "$RV_WORK/second-only.yml" && die "second-only config still names the first target"
 
 step "repair"
-rv_run 0 repair --json
+if [[ ${RV_SANITIZE:-0} != 1 && ${RV_SANITIZE:-} != ON ]] && command -v valgrind >/dev/null; then
+	rc=0
+	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+		"$REGVAULT" --config "$RV_CONFIG" repair --json >"$RV_OUT" 2>"$RV_ERR" || rc=$?
+	[[ $rc == 0 ]] || { cat "$RV_ERR" >&2; die "repair under valgrind exited $rc"; }
+	pass "repair runs clean under valgrind"
+else
+	rv_run 0 repair --json
+fi
 rv_expect_eq "repair complete" "$(rv_json_field complete)" true
-rv_expect_eq "copies made" "$(jq '.copied | length' "$RV_OUT")" 5
+rv_expect_eq "copies made" "$(jq '.copied | length' "$RV_OUT")" "$expect_copies"
 rv_expect_eq "lost" "$(jq '.lost | length' "$RV_OUT")" 0
 n1=$(packs_intact "$T1")
 n2=$(packs_intact "$T2")
@@ -110,6 +133,17 @@ step "restore using only target 'second'"
 	{ cat "$RV_ERR" >&2; die "restore from 'second' failed"; }
 "$CHECK_EQUAL" "$src_URL" "$dst_URL" || die "restore from 'second' alone differs"
 pass "restore from the healed target alone is digest-equal"
+
+step "rebuild the catalog from 'second'; repair records the other target again"
+rv_run 0 snapshots --json
+cp "$RV_OUT" "$RV_WORK/snapshots.before"
+rv_run 0 catalog rebuild --from second --force
+rv_run 0 snapshots --json
+diff -u "$RV_WORK/snapshots.before" "$RV_OUT" || die "snapshots differ after a rebuild from 'second'"
+rv_expect_eq "locations after the rebuild" "$(sqlite3 "$CAT" 'SELECT count(*) FROM pack_locations')" "$n1"
+rv_run 0 repair --json
+rv_expect_eq "locations added by repair" "$(rv_json_field locations_added)" "$n1"
+rv_expect_eq "copies made" "$(jq '.copied | length' "$RV_OUT")" 0
 
 step "adoption: a run killed after its upload"
 # The catalog from before the second backup knows none of its packs; the
