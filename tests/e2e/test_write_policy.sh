@@ -3,6 +3,7 @@
 # test_write_policy.sh - two targets, one of which fails every write (its
 # packs/ folder is replaced by a file, so nothing can be created there):
 #  - write_policy: all  -> the backup fails naming the target; no snapshot;
+#    the pack that did reach the good target is adopted by the next run;
 #  - write_policy: { quorum: 1 } -> the backup succeeds with a warning
 #    naming the target, and the catalog records the packs on the good
 #    target only; a restore from it is digest-equal.
@@ -36,7 +37,10 @@ rv_expect_eq "packs recorded" "$(sqlite3 "$RV_WORK/catalog.db" 'select count(*) 
 
 step "write_policy: { quorum: 1 }"
 echo "write_policy: { quorum: 1 }" >>"$RV_CONFIG"
+# something new to pack, beside what the failed run left on 'local'
+push_new "$src_URL"
 rv_run 0 backup --json
+grep -q "adopted" "$RV_ERR" || die "the pack the failed run left on 'local' was not adopted: $(cat "$RV_ERR")"
 grep -q "second" "$RV_ERR" || die "the failing target is not named in a warning: $(cat "$RV_ERR")"
 [[ $(rv_json_field packs_written) -ge 1 ]] || die "no pack written"
 on_local=$(sqlite3 "$RV_WORK/catalog.db" "select count(*) from pack_locations l join targets t on t.id = l.target where t.name = 'local'")
