@@ -137,6 +137,24 @@ typedef int (*cat_pack_fn)(void *arg, const char *pack_id, uint64_t size);
 int cat_snapshot_packs(struct cat *c, const char *snap_id, cat_pack_fn fn,
 		       void *arg);
 
+/* The trail of verify and drill runs (schema v2). */
+struct cat_run {
+	int64_t id;
+	char kind[16];     /* "verify", "drill" */
+	int64_t started;   /* unix seconds */
+	int64_t finished;
+	int exit_code;
+	char *summary;     /* JSON text, malloc'd */
+};
+/* Record a finished run; summary is the run's JSON report. */
+int cat_run_add(struct cat *c, const char *kind, int64_t started,
+		int64_t finished, int exit_code, const char *summary);
+/* The newest `limit` runs (0: all) of kind (NULL: every kind), newest
+ * first. Free with cat_run_list_free. */
+int cat_run_list(struct cat_run **out, size_t *n, struct cat *c,
+		 const char *kind, size_t limit);
+void cat_run_list_free(struct cat_run *runs, size_t n);
+
 /* Totals for reports. */
 struct cat_stats {
 	int64_t packs;

@@ -97,9 +97,22 @@ static const char schema_v1[] =
     "CREATE INDEX snapshot_tags_manifest ON snapshot_tags (manifest);\n"
     "CREATE INDEX snapshot_tags_history ON snapshot_tags (repo, tag);\n";
 
+/* v2: a trail of verify and drill runs for auditors. */
+static const char schema_v2[] =
+    "CREATE TABLE runs (\n"
+    "  id        INTEGER PRIMARY KEY,\n"
+    "  kind      TEXT NOT NULL,\n"
+    "  started   INTEGER NOT NULL,\n"
+    "  finished  INTEGER NOT NULL,\n"
+    "  exit_code INTEGER NOT NULL,\n"
+    "  summary   TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX runs_kind_time ON runs (kind, started);\n";
+
 /* Step i brings the schema from version i to i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
+    schema_v2,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
