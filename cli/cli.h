@@ -74,6 +74,13 @@ int cmd_catalog(struct app *a, int argc, char **argv);
 int cmd_repair(struct app *a, int argc, char **argv);
 int cmd_key(struct app *a, int argc, char **argv);
 
+/* The lists of a struct maint_stats as JSON (NULL on NOMEM) or as
+ * "LABEL: what on 'target': why" lines (cli/maint_out.c). */
+struct maint_list;
+typedef struct json_t json_t;
+json_t *cli_maint_items_json(const struct maint_list *l);
+void cli_maint_items_print(const char *label, const struct maint_list *l);
+
 /* RFC 3339 UTC time of a unix timestamp into buf (>= 21 bytes). */
 void cli_time(char *buf, size_t size, long long t);
 

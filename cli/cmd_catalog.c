@@ -13,39 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static json_t *items_json(const struct maint_list *l)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; arr && i < l->n; i++) {
-		const struct maint_item *it = &l->items[i];
-		json_t *o = json_pack("{s:s, s:s}", "name", it->what, "reason",
-				      it->why);
-
-		if (o && it->target)
-			json_object_set_new(o, "target",
-					    json_string(it->target));
-		if (!o || json_array_append_new(arr, o)) {
-			json_decref(arr);
-			return NULL;
-		}
-	}
-	return arr;
-}
-
-static void print_items(const char *label, const struct maint_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		const struct maint_item *it = &l->items[i];
-
-		if (it->target)
-			printf("%s: %s on '%s': %s\n", label, it->what,
-			       it->target, it->why);
-		else
-			printf("%s: %s: %s\n", label, it->what, it->why);
-	}
-}
-
 static int print_json(const struct maint_stats *st, const char *catalog,
 		      const char *from, int complete)
 {
@@ -55,8 +22,8 @@ static int print_json(const struct maint_stats *st, const char *catalog,
 	    "pack_bytes", (json_int_t)st->pack_bytes, "chunks",
 	    (json_int_t)st->chunks, "blobs", (json_int_t)st->blobs, "manifests",
 	    (json_int_t)st->manifests, "snapshots", (json_int_t)st->snapshots,
-	    "damaged", items_json(&st->damaged), "skipped",
-	    items_json(&st->skipped), "notes", items_json(&st->notes),
+	    "damaged", cli_maint_items_json(&st->damaged), "skipped",
+	    cli_maint_items_json(&st->skipped), "notes", cli_maint_items_json(&st->notes),
 	    "complete", complete);
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 
@@ -118,9 +85,9 @@ static int rebuild(struct app *a, const char *from, int force)
 	if (a->json) {
 		rc = print_json(&st, a->cfg->catalog, from, complete);
 	} else {
-		print_items("damaged", &st.damaged);
-		print_items("skipped", &st.skipped);
-		print_items("note", &st.notes);
+		cli_maint_items_print("damaged", &st.damaged);
+		cli_maint_items_print("skipped", &st.skipped);
+		cli_maint_items_print("note", &st.notes);
 		printf("rebuilt catalog '%s' from target '%s': %llu packs "
 		       "(%s), %llu chunks, %llu blobs, %llu manifests, %llu "
 		       "snapshots\n",

@@ -12,39 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *items_json(const struct maint_list *l)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; arr && i < l->n; i++) {
-		const struct maint_item *it = &l->items[i];
-		json_t *o = json_pack("{s:s, s:s}", "name", it->what, "reason",
-				      it->why);
-
-		if (o && it->target)
-			json_object_set_new(o, "target",
-					    json_string(it->target));
-		if (!o || json_array_append_new(arr, o)) {
-			json_decref(arr);
-			return NULL;
-		}
-	}
-	return arr;
-}
-
-static void print_items(const char *label, const struct maint_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		const struct maint_item *it = &l->items[i];
-
-		if (it->target)
-			printf("%s: %s on '%s': %s\n", label, it->what,
-			       it->target, it->why);
-		else
-			printf("%s: %s: %s\n", label, it->what, it->why);
-	}
-}
-
 static int print_json(const struct maint_stats *st, int dry_run, int complete)
 {
 	json_t *doc = json_pack(
@@ -56,10 +23,10 @@ static int print_json(const struct maint_stats *st, int dry_run, int complete)
 	    (json_int_t)st->bytes_copied, "locations_added",
 	    (json_int_t)st->locations_added, "locations_removed",
 	    (json_int_t)st->locations_removed, "adopted",
-	    items_json(&st->adopted), "removable", items_json(&st->removable),
-	    "damaged", items_json(&st->damaged), "copied",
-	    items_json(&st->copied), "lost", items_json(&st->lost), "failed",
-	    items_json(&st->failed), "notes", items_json(&st->notes),
+	    cli_maint_items_json(&st->adopted), "removable", cli_maint_items_json(&st->removable),
+	    "damaged", cli_maint_items_json(&st->damaged), "copied",
+	    cli_maint_items_json(&st->copied), "lost", cli_maint_items_json(&st->lost), "failed",
+	    cli_maint_items_json(&st->failed), "notes", cli_maint_items_json(&st->notes),
 	    "complete", complete);
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 
@@ -75,13 +42,13 @@ static void print_text(const struct maint_stats *st, int dry_run)
 {
 	char checked[32], copied[32];
 
-	print_items(dry_run ? "would adopt" : "adopted", &st->adopted);
-	print_items("remove by hand", &st->removable);
-	print_items("damaged", &st->damaged);
-	print_items(dry_run ? "would copy" : "copied", &st->copied);
-	print_items("lost", &st->lost);
-	print_items("failed", &st->failed);
-	print_items("note", &st->notes);
+	cli_maint_items_print(dry_run ? "would adopt" : "adopted", &st->adopted);
+	cli_maint_items_print("remove by hand", &st->removable);
+	cli_maint_items_print("damaged", &st->damaged);
+	cli_maint_items_print(dry_run ? "would copy" : "copied", &st->copied);
+	cli_maint_items_print("lost", &st->lost);
+	cli_maint_items_print("failed", &st->failed);
+	cli_maint_items_print("note", &st->notes);
 	printf("%schecked %llu packs (%llu copies, %s); %s %zu files (%s); "
 	       "%zu lost, %zu failed\n",
 	       dry_run ? "dry run: " : "",

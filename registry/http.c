@@ -4,6 +4,7 @@
 #include "registry/internal.h"
 #include "registry/manifest.h"
 #include "util/err.h"
+#include "util/httphdr.h"
 #include "util/log.h"
 
 #include <ctype.h>
@@ -72,37 +73,24 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct xfer *x = arg;
 	struct reg_resp *resp = x->resp;
-	size_t len = size * n, name_len, vlen;
-	const char *colon, *v, *end = p + len;
+	size_t len = size * n, vlen;
+	const char *v;
+	struct rv_hdr h;
 	int rc = 0;
 
-	while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
-		end--;
-	if (end - p >= 5 && !strncmp(p, "HTTP/", 5)) {
+	if (rv_hdr_parse(&h, p, len))
+		return len;
+	if (h.is_status) {
 		/* a new response (after 100 Continue, say) starts afresh */
-		const char *sp = memchr(p, ' ', (size_t)(end - p));
 		resp_clear_headers(resp);
-		resp->status = 0;
-		if (sp && end - sp >= 4 && isdigit((unsigned char)sp[1]) &&
-		    isdigit((unsigned char)sp[2]) &&
-		    isdigit((unsigned char)sp[3]))
-			resp->status = (sp[1] - '0') * 100 +
-				       (sp[2] - '0') * 10 + (sp[3] - '0');
+		resp->status = h.status;
 		return len;
 	}
-	colon = memchr(p, ':', (size_t)(end - p));
-	if (!colon)
-		return len;
-	name_len = (size_t)(colon - p);
-	v = colon + 1;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	vlen = (size_t)(end - v);
+	v = h.value;
+	vlen = h.value_len;
 	if (vlen > REG_HEADER_MAX)
 		return len; /* nothing we need is that long; ignore it */
-#define IS(s) (name_len == sizeof(s) - 1 && !strncasecmp(p, s, name_len))
+#define IS(s) rv_hdr_is(&h, s)
 	if (IS("location")) {
 		rc = set_str(&resp->location, v, vlen);
 	} else if (IS("content-type")) {

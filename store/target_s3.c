@@ -11,6 +11,7 @@
 
 #include "store/s3_xml.h"
 #include "store/target.h"
+#include "util/httphdr.h"
 #include "util/buf.h"
 #include "util/digest.h"
 #include "util/err.h"
@@ -152,33 +153,21 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct xfer *x = arg;
 	struct s3_resp *resp = x->resp;
-	size_t len = size * n, name_len, vlen;
-	const char *colon, *v, *end = p + len;
+	size_t len = size * n, vlen;
+	const char *v;
+	struct rv_hdr h;
 
-	while (end > p && (end[-1] == '\r' || end[-1] == '\n'))
-		end--;
-	if (end - p >= 5 && !strncmp(p, "HTTP/", 5)) {
+	if (rv_hdr_parse(&h, p, len))
+		return len;
+	if (h.is_status) {
 		/* a new response (after 100 Continue) starts afresh */
-		const char *sp = memchr(p, ' ', (size_t)(end - p));
 		resp_clear(resp);
-		if (sp && end - sp >= 4 && sp[1] >= '0' && sp[1] <= '9' &&
-		    sp[2] >= '0' && sp[2] <= '9' && sp[3] >= '0' &&
-		    sp[3] <= '9')
-			resp->status = (sp[1] - '0') * 100 +
-				       (sp[2] - '0') * 10 + (sp[3] - '0');
+		resp->status = h.status;
 		return len;
 	}
-	colon = memchr(p, ':', (size_t)(end - p));
-	if (!colon)
-		return len;
-	name_len = (size_t)(colon - p);
-	v = colon + 1;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	vlen = (size_t)(end - v);
-#define IS(s) (name_len == sizeof(s) - 1 && !strncasecmp(p, s, name_len))
+	v = h.value;
+	vlen = h.value_len;
+#define IS(s) rv_hdr_is(&h, s)
 	if (IS("content-length")) {
 		char num[24];
 		char *e;

@@ -4,6 +4,7 @@
 #include "util/digest.h"
 #include "util/err.h"
 #include "util/glob.h"
+#include "util/httphdr.h"
 #include "util/set.h"
 #include "util/strlist.h"
 
@@ -190,6 +191,31 @@ static void test_strlist_sort_and_has(void **state)
 	assert_int_equal(l.n, 0);
 }
 
+static void test_hdr_parses_status_and_headers(void **state)
+{
+	struct rv_hdr h;
+	(void)state;
+	assert_int_equal(rv_hdr_parse(&h, "HTTP/1.1 206 Partial\r\n", strlen("HTTP/1.1 206 Partial\r\n")), 0);
+	assert_true(h.is_status);
+	assert_int_equal(h.status, 206);
+	assert_int_equal(rv_hdr_parse(&h, "HTTP/2 404\r\n", strlen("HTTP/2 404\r\n")), 0);
+	assert_int_equal(h.status, 404);
+	assert_int_equal(rv_hdr_parse(&h, "HTTP/1.1 x\r\n", strlen("HTTP/1.1 x\r\n")), 0);
+	assert_int_equal(h.status, 0);
+	assert_int_equal(
+	    rv_hdr_parse(&h, "Docker-Content-Digest:  sha256:ab \t\r\n", strlen("Docker-Content-Digest:  sha256:ab \t\r\n")),
+	    0);
+	assert_false(h.is_status);
+	assert_true(rv_hdr_is(&h, "docker-content-digest"));
+	assert_false(rv_hdr_is(&h, "docker-content"));
+	assert_int_equal(h.value_len, 9);
+	assert_memory_equal(h.value, "sha256:ab", 9);
+	assert_int_equal(rv_hdr_parse(&h, "Empty:\r\n", strlen("Empty:\r\n")), 0);
+	assert_int_equal(h.value_len, 0);
+	assert_int_equal(rv_hdr_parse(&h, "\r\n", strlen("\r\n")), -1);
+	assert_int_equal(rv_hdr_parse(&h, "garbage\r\n", strlen("garbage\r\n")), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_hex_round_trip_and_refusals),
 		cmocka_unit_test(test_err_can_wrap_its_own_message),
 		cmocka_unit_test(test_strlist_sort_and_has),
+		cmocka_unit_test(test_hdr_parses_status_and_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
