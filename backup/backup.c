@@ -723,7 +723,7 @@ static int backup_repo(struct bk *b, const char *repo)
 		}
 		if (b->fatal)
 			goto done;
-		if (rc == RV_UNSUPPORTED) {
+		if (rc == RV_REFUSED) {
 			rv_warn("%s:%s skipped: %s", repo, tag, rv_err_msg());
 			b->st->tags_skipped++;
 		} else {

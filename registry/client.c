@@ -329,6 +329,11 @@ int reg_manifest_head(struct reg_desc *out, struct reg *r, const char *repo,
 	rv = reg_do(r, &req, &resp);
 	if (rv)
 		goto done;
+	if (resp.status == 405 || resp.status == 501) {
+		/* a registry without HEAD on manifests: hash a GET instead */
+		rv = reg_manifest_get(&body, out, r, repo, ref);
+		goto done;
+	}
 	if (resp.status != 200) {
 		rv = reg_status_error(r, &req, &resp);
 		goto done;

@@ -854,8 +854,6 @@ int reg_status_error(const struct reg *r, const struct reg_req *req,
 		rv = RV_CORRUPT;
 	} else if (st >= 500 || st == 429) {
 		rv = RV_NET;
-	} else if (st == 405) {
-		rv = RV_UNSUPPORTED;
 	} else if (st == 413) {
 		rv = RV_TOOBIG;
 	}

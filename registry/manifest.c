@@ -93,7 +93,7 @@ int reg_schema1_check(char *body_mt, size_t cap, const void *body, size_t len,
 	}
 	if (!schema1)
 		return 0;
-	return rv_err_set(RV_UNSUPPORTED, "%s: " SCHEMA1_HINT, what);
+	return rv_err_set(RV_REFUSED, "%s: " SCHEMA1_HINT, what);
 }
 
 /* Copy a string member of len < cap; absent -> "" when optional. */
@@ -256,7 +256,7 @@ int reg_manifest_parse(struct reg_manifest **out, const void *body, size_t len,
 	*out = NULL;
 	reg_media_type_copy(ct, sizeof(ct), content_type);
 	if (is_schema1_type(ct))
-		return rv_err_set(RV_UNSUPPORTED, "manifest: " SCHEMA1_HINT);
+		return rv_err_set(RV_REFUSED, "manifest: " SCHEMA1_HINT);
 	if (!body)
 		return rv_err_set(RV_CORRUPT, "manifest is empty");
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -272,7 +272,7 @@ int reg_manifest_parse(struct reg_manifest **out, const void *body, size_t len,
 	}
 	v = json_object_get(root, "schemaVersion");
 	if (json_is_integer(v) && json_integer_value(v) == 1) {
-		rv = rv_err_set(RV_UNSUPPORTED, "manifest: " SCHEMA1_HINT);
+		rv = rv_err_set(RV_REFUSED, "manifest: " SCHEMA1_HINT);
 		goto done;
 	}
 	if (v && (!json_is_integer(v) || json_integer_value(v) != 2)) {
@@ -285,7 +285,7 @@ int reg_manifest_parse(struct reg_manifest **out, const void *body, size_t len,
 	if (rv)
 		goto done;
 	if (is_schema1_type(body_mt)) {
-		rv = rv_err_set(RV_UNSUPPORTED, "manifest: " SCHEMA1_HINT);
+		rv = rv_err_set(RV_REFUSED, "manifest: " SCHEMA1_HINT);
 		goto done;
 	}
 

@@ -38,7 +38,7 @@ struct reg_manifest {
  * generic): the body's "mediaType" wins when present; when both are
  * absent the shape decides (manifests[] -> index, layers[] -> image).
  * Every digest is validated (sha256 only), sizes must be >= 0.
- * RV_UNSUPPORTED for schema 1 (schemaVersion 1 or a ...v1+prettyjws /
+ * RV_REFUSED for schema 1 (schemaVersion 1 or a ...v1+prettyjws /
  * ...v1+json docker type) with a message saying to convert the image to
  * schema 2; RV_CORRUPT for malformed JSON or fields. */
 int reg_manifest_parse(struct reg_manifest **out, const void *body,

@@ -80,7 +80,7 @@ int reg_manifest_head(struct reg_desc *out, struct reg *r, const char *repo,
  * caller inits body). The digest is computed from the bytes: when ref is a
  * digest it must equal it, and a Docker-Content-Digest header must agree;
  * RV_CORRUPT otherwise. Schema 1 manifests are refused with
- * RV_UNSUPPORTED and a message that says how to convert them. */
+ * RV_REFUSED and a message that says how to convert them. */
 int reg_manifest_get(struct rv_buf *body, struct reg_desc *out, struct reg *r,
 		     const char *repo, const char *ref);
 

@@ -105,6 +105,8 @@ const char *rv_code_name(int code)
 		return "unsupported";
 	case RV_TOOBIG:
 		return "too large";
+	case RV_REFUSED:
+		return "refused format";
 	default:
 		return "error";
 	}

@@ -23,8 +23,9 @@ enum rv_code {
 	RV_NOMEM = -11,	   /* allocation failed */
 	RV_KEY = -12,	   /* wrong passphrase or key */
 	RV_UNSUPPORTED =
-	    -13,	 /* a format or feature we refuse (e.g. schema 1) */
-	RV_TOOBIG = -14, /* input larger than its cap */
+	    -13,	  /* a feature the other side or this version lacks */
+	RV_TOOBIG = -14,  /* input larger than its cap */
+	RV_REFUSED = -15, /* a format refused by design (Docker schema 1) */
 };
 
 /* Set the thread's error message; returns code so callers can write

@@ -162,14 +162,14 @@ static void test_manifest_refuses_schema1_by_media_type(void **state)
 			"docker.distribution.manifest.v1+prettyjws\"}";
 	(void)state;
 
-	assert_int_equal(parse(&m, j, NULL), RV_UNSUPPORTED);
+	assert_int_equal(parse(&m, j, NULL), RV_REFUSED);
 	assert_null(m);
 	assert_non_null(strstr(rv_err_msg(), "schema 2"));
 	/* and by Content-Type alone, whatever the body */
 	assert_int_equal(parse(&m, OCI_IMAGE,
 			       "application/vnd.docker.distribution.manifest."
 			       "v1+json; charset=utf-8"),
-			 RV_UNSUPPORTED);
+			 RV_REFUSED);
 	assert_null(m);
 }
 
@@ -180,7 +180,7 @@ static void test_manifest_refuses_schema1_by_schema_version(void **state)
 			"\"fsLayers\":[{\"blobSum\":\"" D1 "\"}]}";
 	(void)state;
 
-	assert_int_equal(parse(&m, j, "application/json"), RV_UNSUPPORTED);
+	assert_int_equal(parse(&m, j, "application/json"), RV_REFUSED);
 	assert_null(m);
 	assert_non_null(strstr(rv_err_msg(), "convert"));
 }
