@@ -203,4 +203,53 @@ int cat_pack_snapshots(struct rv_strlist *snap_ids, struct cat *c,
  * so the file can be renamed on its own (no transaction may be open). */
 int cat_checkpoint(struct cat *c);
 
+/* ---- verification (catalog/verify.c) ---- */
+
+/* A pack as one target's verification history sees it. */
+struct cat_pack_seen {
+	char pack_id[65];
+	uint64_t size;
+	int located;	     /* 1 when pack_locations records it there */
+	int64_t verified_at; /* unix seconds of the last good check; 0 never */
+};
+/* Every recorded pack with target's verification time, least recently
+ * verified first: never verified (or not recorded on target) first, then
+ * by verified_at, then by pack id. *out malloc'd (NULL when none). */
+int cat_pack_verify_times(struct cat_pack_seen **out, size_t *n, struct cat *c,
+			  const char *target);
+
+/* The chunks recorded in pack_id, by offset (pack_id filled in each).
+ * *out malloc'd (NULL when none); an unknown pack gives n = 0. */
+int cat_pack_chunks(struct cat_chunk_loc **out, size_t *n, struct cat *c,
+		    const char *pack_id);
+
+/* Append to digests (sorted, each once) every blob (manifests' bytes
+ * included) with at least one chunk in pack_id. */
+int cat_pack_blobs(struct rv_strlist *digests, struct cat *c,
+		   const char *pack_id);
+
+/* A tag that can no longer be restored. */
+struct cat_needs_tag {
+	char snap_id[65];
+	char *repo;
+	char *tag;
+	char manifest[RV_DIGEST_MAX];
+};
+/* What needs a set of packs. */
+struct cat_needs {
+	struct rv_strlist blobs;     /* configs and layers with a chunk in
+					them (sorted) */
+	struct rv_strlist manifests; /* manifests whose bytes or any child
+					(through index entries) need them */
+	struct rv_strlist snapshots; /* snapshots with such a tag (sorted) */
+	struct cat_needs_tag *tags;  /* by snapshot time, repo, tag */
+	size_t n_tags;
+};
+/* Everything that cannot be restored without the packs in pack_ids (an
+ * empty list gives empty answers; unknown packs are ignored). Release
+ * with cat_needs_release (also after a failure). */
+int cat_packs_needed_by(struct cat_needs *out, struct cat *c,
+			const struct rv_strlist *pack_ids);
+void cat_needs_release(struct cat_needs *nd);
+
 #endif

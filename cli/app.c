@@ -183,6 +183,14 @@ static int open_target(struct target **out, const struct cfg_target *t,
 }
 
 static int open_targets(struct target ***out, const struct config *cfg,
+			int create);
+
+int app_open_targets(struct target ***out, const struct config *cfg)
+{
+	return open_targets(out, cfg, 0);
+}
+
+static int open_targets(struct target ***out, const struct config *cfg,
 			int create)
 {
 	struct target **ts = calloc(cfg->n_targets, sizeof(*ts));

@@ -60,6 +60,11 @@ int app_lock(struct app *a);
 /* Open the catalog (creating its folder and file when missing) and check
  * it belongs to the opened store, if one is open. */
 int app_open_catalog(struct app *a);
+/* Open every configured target (none created) without unlocking the
+ * store: for keyless work. *out is a calloc'd array of n_targets; the
+ * caller frees the targets and the array. */
+struct target;
+int app_open_targets(struct target ***out, const struct config *cfg);
 /* Open every target and unlock the store with the passphrase. */
 int app_open_store(struct app *a);
 /* A registry client for a config name or an http(s) URL. */
@@ -73,6 +78,8 @@ int cmd_restore(struct app *a, int argc, char **argv);
 int cmd_catalog(struct app *a, int argc, char **argv);
 int cmd_repair(struct app *a, int argc, char **argv);
 int cmd_key(struct app *a, int argc, char **argv);
+int cmd_verify(struct app *a, int argc, char **argv);
+int cmd_drill(struct app *a, int argc, char **argv);
 
 /* The lists of a struct maint_stats as JSON (NULL on NOMEM) or as
  * "LABEL: what on 'target': why" lines (cli/maint_out.c). */

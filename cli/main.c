@@ -24,11 +24,25 @@ static const struct command commands[] = {
      "restore SNAPSHOT --to REGISTRY [--repo GLOB]... [--dry-run] [--json]",
      "replay a snapshot (an id, a unique prefix or 'latest') into a "
      "registry"},
+    {"drill", cmd_drill,
+     "drill --to REGISTRY [--snapshot ID|latest] [--repo GLOB]... "
+     "[--sample N] [--json] [--report FILE]",
+     "restore a snapshot (or N random tags) into a scratch registry, check "
+     "every tag and blob there independently, report throughput, RPO and "
+     "projected RTO"},
     {"catalog", cmd_catalog, "catalog rebuild --from TARGET [--force] [--json]",
      "rebuild the catalog from one target and the key"},
     {"repair", cmd_repair, "repair [--dry-run] [--json]",
      "copy what a target lacks or holds damaged from a target whose copy "
      "checks out"},
+    {"verify", cmd_verify,
+     "verify [--level quick|hash|deep] [--target NAME] [--snapshot ID|latest] "
+     "[--sample PERCENT] [--keyless] [--public-key FILE] [--json] "
+     "[--report FILE] | verify --history [--json]",
+     "check that the snapshots can still be restored (quick: every pack is "
+     "there; hash, the default: every pack hashes to its id, no key needed; "
+     "deep: every chunk and blob checks out) and say what is at risk; exit 6 "
+     "when everything damaged can be repaired from another target"},
     {"key", cmd_key,
      "key add [--passphrase-file FILE] | key list [--json] | key remove ID",
      "manage key slots: another passphrase or key file opens the same "

@@ -30,9 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Packs are hashed in ranges of this size, so memory stays bounded
- * whatever the pack size. */
-#define HASH_STEP ((uint64_t)8 << 20)
 /* Caps for the small files, above anything regvault writes. */
 #define SNAPSHOT_SEALED_MAX ((size_t)257 << 20)
 #define SMALL_FILE_MAX ((size_t)64 << 10)
@@ -69,73 +66,30 @@ static const char *tname(struct repair *rp, size_t t)
 static int hash_pack(enum copy_state *state, uint64_t *size, struct repair *rp,
 		     size_t t, const char *pack_id, int fd)
 {
-	struct rv_buf part = RV_BUF_INIT(HASH_STEP);
-	struct target *tg = store_target(rp->s, t);
-	struct rv_sha256 h;
-	unsigned char sha[32];
-	char name[96], hex[65];
-	uint64_t off = 0;
-	int rc, target_rc = 0;
+	enum store_copy copy = STORE_COPY_FAILED;
+	char name[96];
+	int rc;
 
-	memset(&h, 0, sizeof(h));
 	*state = COPY_UNKNOWN;
-	*size = 0;
 	maint_pack_name(name, sizeof(name), pack_id);
-	rc = target_stat(tg, name, size);
-	if (rc == RV_NOTFOUND) {
+	rc = store_pack_hash(&copy, size, rp->s, t, pack_id, fd);
+	if (rc)
+		return rc; /* local: memory, the staging folder */
+	switch (copy) {
+	case STORE_COPY_ABSENT:
 		*state = COPY_ABSENT;
-		rc = 0;
-		goto done;
+		return 0;
+	case STORE_COPY_BAD:
+	case STORE_COPY_GOOD:
+		*state = copy == STORE_COPY_GOOD ? COPY_GOOD : COPY_BAD;
+		rp->st->copies_checked++;
+		rp->st->bytes_checked += *size;
+		return 0;
+	default:
+		/* a target's failure stops only this copy */
+		return maint_list_add(&rp->st->failed, name, tname(rp, t),
+				      "cannot read: %s", rv_err_msg());
 	}
-	if (rc) {
-		target_rc = rc;
-		goto done;
-	}
-	rc = rv_sha256_init(&h);
-	if (rc)
-		goto done;
-	while (off < *size) {
-		uint64_t n = *size - off < HASH_STEP ? *size - off : HASH_STEP;
-
-		rv_buf_reset(&part);
-		rc = target_get_range(tg, name, off, n, &part);
-		if (rc == RV_CORRUPT) {
-			/* shorter than it said: as damaged as can be */
-			*state = COPY_BAD;
-			rc = 0;
-			goto done;
-		}
-		if (rc) {
-			target_rc = rc;
-			goto done;
-		}
-		/* local failures (memory, the staging folder) stop the
-		 * repair; a target's failure only this copy */
-		rc = rv_sha256_update(&h, part.data, part.len);
-		if (!rc && fd >= 0)
-			rc = rv_fs_write_all(
-			    fd, part.data, part.len,
-			    "a pack copy in the staging folder");
-		if (rc)
-			goto done;
-		off += n;
-	}
-	rc = rv_sha256_final(&h, sha);
-	if (rc)
-		goto done;
-	rv_hex_encode(hex, sha, 32);
-	*state = strcmp(hex, pack_id) ? COPY_BAD : COPY_GOOD;
-	rp->st->copies_checked++;
-	rp->st->bytes_checked += *size;
-done:
-	if (target_rc == RV_NOMEM)
-		rc = target_rc;
-	else if (target_rc)
-		rc = maint_list_add(&rp->st->failed, name, tname(rp, t),
-				    "cannot read: %s", rv_err_msg());
-	rv_sha256_release(&h);
-	rv_buf_release(&part);
-	return rc;
 }
 
 /* Fetch the good copy on target src into a temporary file under the

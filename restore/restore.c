@@ -19,6 +19,7 @@ struct rtag {
 	char *repo;
 	char *tag;
 	char digest[RV_DIGEST_MAX];
+	int failed; /* its repository failed (opts.repo_failed) */
 };
 
 struct rblob {
@@ -52,6 +53,19 @@ static int collect_tag(void *arg, const char *repo, const char *tag,
 		in = rv_glob_match(sel->items[i], repo);
 	if (!in)
 		return 0;
+	if (x->o->tags) {
+		size_t rlen = strlen(repo), tlen = strlen(tag);
+		char *key = malloc(rlen + tlen + 2);
+		if (!key)
+			return rv_err_set(RV_NOMEM, "out of memory");
+		memcpy(key, repo, rlen);
+		key[rlen] = ':';
+		memcpy(key + rlen + 1, tag, tlen + 1);
+		in = rv_set_has(x->o->tags, key, rlen + tlen + 1);
+		free(key);
+		if (!in)
+			return 0;
+	}
 	if (x->n_tags == x->cap_tags) {
 		size_t ncap = x->cap_tags ? x->cap_tags * 2 : 64;
 		void *p = realloc(x->tags, ncap * sizeof(*x->tags));
@@ -69,6 +83,7 @@ static int collect_tag(void *arg, const char *repo, const char *tag,
 		return rv_err_set(RV_NOMEM, "out of memory");
 	}
 	snprintf(t->digest, sizeof(t->digest), "%s", digest);
+	t->failed = 0;
 	x->n_tags++;
 	return 0;
 }
@@ -204,6 +219,7 @@ static int push_blob(struct rs *x, const char *repo, const struct rblob *bl)
 
 	if (rc == 0) {
 		x->st->blobs_skipped++;
+		x->st->bytes_skipped += (uint64_t)bl->size;
 		return 0;
 	}
 	if (rc != RV_NOTFOUND)
@@ -214,6 +230,7 @@ static int push_blob(struct rs *x, const char *repo, const struct rblob *bl)
 				    x->pushed_repo[idx]);
 		if (rc == 0) {
 			x->st->blobs_mounted++;
+			x->st->bytes_mounted += (uint64_t)bl->size;
 			return 0;
 		}
 		if (rc != RV_NOTFOUND)
@@ -405,7 +422,11 @@ static int verify_tags(struct rs *x)
 	for (size_t i = 0; i < x->n_tags; i++) {
 		struct reg_desc d;
 		const struct rtag *t = &x->tags[i];
-		int rc = reg_manifest_head(&d, x->dst, t->repo, t->tag);
+		int rc;
+
+		if (t->failed)
+			continue;
+		rc = reg_manifest_head(&d, x->dst, t->repo, t->tag);
 		if (rc) {
 			rv_log(RV_LOG_ERROR, "verify %s:%s: %s", t->repo,
 			       t->tag, rv_err_msg());
@@ -434,7 +455,8 @@ int restore_run(struct restore_stats *st, struct cat *c, struct store *s,
 		struct reg *dst, const struct restore_opts *o)
 {
 	struct rs x;
-	int rc;
+	char *first_msg = NULL;
+	int rc, first_rc = 0;
 
 	memset(&x, 0, sizeof(x));
 	x.c = c;
@@ -458,11 +480,33 @@ int restore_run(struct restore_stats *st, struct cat *c, struct store *s,
 		       !strcmp(x.tags[end].repo, x.tags[first].repo))
 			end++;
 		rc = restore_repo(&x, first, end);
+		if (rc && o->repo_failed && rc != RV_NOMEM &&
+		    rc != RV_CANCELLED) {
+			/* a drill wants every broken repository named, not
+			 * only the first */
+			int stop = o->repo_failed(o->arg, x.tags[first].repo,
+						  rc, rv_err_msg());
+			if (stop) {
+				rc = stop;
+				break;
+			}
+			if (!first_rc) {
+				first_rc = rc;
+				first_msg = strdup(rv_err_msg());
+			}
+			for (size_t i = first; i < end; i++)
+				x.tags[i].failed = 1;
+			rc = 0;
+		}
 		first = end;
 	}
 	if (!rc && !o->dry_run)
 		rc = verify_tags(&x);
+	if (!rc && first_rc)
+		rc = rv_err_set(first_rc, "%s",
+				first_msg ? first_msg : rv_code_name(first_rc));
 done:
+	free(first_msg);
 	for (size_t i = 0; i < x.n_tags; i++) {
 		free(x.tags[i].repo);
 		free(x.tags[i].tag);

@@ -7,7 +7,7 @@ packages=(
 	build-essential cmake pkg-config git ca-certificates curl jq sqlite3
 	libcurl4-openssl-dev libarchive-dev libzstd-dev libssl-dev
 	libsqlite3-dev libjansson-dev libyaml-dev libcmocka-dev
-	docker-registry skopeo valgrind time apache2-utils
+	docker-registry skopeo valgrind time apache2-utils tzdata
 	# a throwaway Ceph RADOS Gateway for the s3 target's tests
 	# (tests/fixtures/ceph-rgw.sh): mon + memstore OSD + radosgw
 	ceph-mon ceph-osd radosgw ceph-common

@@ -184,4 +184,49 @@ int store_get_snapshot_checked(struct store *s, const char *snap_id,
 int store_get_snapshot(struct store *s, const char *snap_id,
 		       struct rv_buf *out);
 
+/* ---- verification (store/verify_store.c) ---- */
+
+/* Packs are hashed in ranges of this size: memory stays bounded whatever
+ * the pack size. */
+#define STORE_HASH_STEP ((uint64_t)8 << 20)
+
+/* What one target holds of a pack. */
+enum store_copy {
+	STORE_COPY_ABSENT = 1, /* no such file */
+	STORE_COPY_BAD,	       /* its bytes do not hash to its id */
+	STORE_COPY_GOOD,       /* its bytes hash to its id */
+	STORE_COPY_FAILED,     /* the target could not be read (message set) */
+};
+
+/* Open a store without its key, for checks that need none: regvault.json
+ * is read from every target that has it (all must name the same store and
+ * signing key) for the store id, format and public signing key. Only
+ * store_id, store_format, store_signs, store_fingerprint,
+ * store_public_key, store_target*, store_seal_check, store_pack_hash and
+ * store_free may be used on such a handle (store_has_key() is 0). Takes
+ * the targets as store_open does. RV_NOTFOUND when no target holds a
+ * store. */
+int store_open_keyless(struct store **out, struct target **targets, size_t n);
+/* 1 when the store was unlocked with a key slot, 0 for a keyless open. */
+int store_has_key(const struct store *s);
+/* The 32 raw bytes of the public signing key; NULL for a format 1 store. */
+const unsigned char *store_public_key(const struct store *s);
+
+/* Hash target i's copy of pack_id in STORE_HASH_STEP ranges; when fd >= 0
+ * its bytes are also written to fd. *state: ABSENT, BAD (wrong hash, or
+ * shorter than its listed size), GOOD, or FAILED (the target failed:
+ * nothing is known of that copy; rv_err_msg() says why); *size: the size
+ * the target gives. Returns 0 with *state set, or a local failure that
+ * should stop the caller: RV_NOMEM, a failed write to fd. */
+int store_pack_hash(enum store_copy *state, uint64_t *size, struct store *s,
+		    size_t i, const char *pack_id, int fd);
+
+/* store_read_chunk from target i only, without trying the others:
+ * RV_NOTFOUND when it lacks the pack, RV_CORRUPT when the chunk is short,
+ * does not authenticate or its plaintext does not match its id (message
+ * names the chunk, pack and target). RV_KEY on a keyless handle. */
+int store_read_chunk_at(struct store *s, size_t i, const char *pack_id,
+			uint64_t offset, uint32_t length,
+			const unsigned char id[32], struct rv_buf *out);
+
 #endif
