@@ -2,8 +2,8 @@
 # shellcheck disable=SC2154 # NAME_URL, ... are set by rv_start_registry
 # test_valgrind_cli.sh - the regvault binary itself under valgrind for the
 # whole main flow (init, backup, a no-change backup, snapshots, restore with
-# --dry-run and for real): no leak, no invalid read or write, no use of
-# uninitialised memory. Only registered for builds without sanitizers.
+# --dry-run and for real, verify --level deep, drill): no leak, no invalid
+# read or write, no use of uninitialised memory. Only registered for builds without sanitizers.
 set -euo pipefail
 . "${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/tests/e2e/lib.sh"
 . "$SOURCE_DIR/tests/fixtures/mkimages.sh"
@@ -12,8 +12,9 @@ command -v valgrind >/dev/null || die "valgrind is not installed; run scripts/de
 
 rv_start_registry src
 rv_start_registry dst
+rv_start_registry scratch
 populate "$src_URL"
-rv_config "$RV_WORK/regvault.yml" src dst
+rv_config "$RV_WORK/regvault.yml" src dst scratch
 
 vg() {
 	local log=$RV_WORK/vg.$1.log
@@ -38,3 +39,6 @@ vg plan restore latest --to dst --dry-run
 vg restore restore latest --to dst
 bash "$SOURCE_DIR/tests/e2e/check_equal.sh" "$src_URL" "$dst_URL" >/dev/null
 pass "restore under valgrind is digest-equal"
+vg verify verify --level deep --json
+vg drill drill --to scratch --json
+vg history verify --history
