@@ -115,7 +115,7 @@ static int sample_tags(struct tag_list *l, size_t want)
 	if (want == 0 || want >= l->n)
 		return 0;
 	for (size_t i = 0; i < want; i++) {
-		size_t j;
+		size_t j = 0;
 		struct dtag tmp;
 		rc = rand_below(&j, l->n - i);
 		if (rc)

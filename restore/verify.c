@@ -298,7 +298,7 @@ static int seal_parse(struct verify *v, struct vsnap *sn, const char *text,
 		{
 			const char *id =
 			    json_string_value(json_object_get(p, "id"));
-			struct vpack *vp;
+			struct vpack *vp = NULL;
 
 			rc = pack_get(&vp, v, id,
 				      (uint64_t)json_integer_value(
