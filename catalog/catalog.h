@@ -252,4 +252,38 @@ int cat_packs_needed_by(struct cat_needs *out, struct cat *c,
 			const struct rv_strlist *pack_ids);
 void cat_needs_release(struct cat_needs *nd);
 
+/* ---- schedules (catalog/schedules.c, schema v3) ----
+ * One row per schedule name: the newest slot handed out, and how the job
+ * started for it went. A job's history row goes into `runs` (kind "job",
+ * the schedule's name in the summary). */
+
+#define CAT_SCHED_TIMING_MAX 640
+struct cat_sched_state {
+	int64_t last_slot;     /* newest slot claimed or recorded at first
+				  sight (unix seconds) */
+	int64_t last_started;  /* when its job started; 0: no job ever */
+	int64_t last_finished; /* when it ended (valid when finished) */
+	int finished;	       /* 1: the last job ended (or none started);
+				  0: it started and never ended */
+	int last_exit;	       /* its exit code; -1: interrupted */
+	char timing[CAT_SCHED_TIMING_MAX]; /* cron + zone the slot is for */
+};
+/* The row of schedule `name`; RV_NOTFOUND when there is none yet. */
+int cat_sched_state_get(struct cat_sched_state *out, struct cat *c,
+			const char *name);
+/* Record `slot` as done without running it (first sight, or the timing
+ * changed): insert the row or set its last_slot and timing; the last
+ * job's figures are kept. */
+int cat_sched_state_reset(struct cat *c, const char *name, const char *timing,
+			  int64_t slot);
+/* Claim `slot` for a job starting at `started`, atomically: 1 when this
+ * caller got it (the row's last_slot was older; it now holds slot and the
+ * job is marked running), 0 when last_slot is already >= slot (someone
+ * ran it: do not run it again), RV_NOTFOUND when there is no row. */
+int cat_sched_claim(struct cat *c, const char *name, int64_t slot,
+		    int64_t started);
+/* The claimed job ended at `finished` with exit_code (-1: interrupted). */
+int cat_sched_finish(struct cat *c, const char *name, int64_t finished,
+		     int exit_code);
+
 #endif

@@ -109,10 +109,24 @@ static const char schema_v2[] =
     ");\n"
     "CREATE INDEX runs_kind_time ON runs (kind, started);\n";
 
+/* v3: where each schedule stands, so that no slot runs twice. `timing`
+ * is the cron expression and zone the slot was computed with: a schedule
+ * whose timing changed starts afresh from its next slot. Job history goes
+ * into `runs` with kind 'job'. */
+static const char schema_v3[] = "CREATE TABLE schedule_state (\n"
+				"  name          TEXT PRIMARY KEY NOT NULL,\n"
+				"  last_slot     INTEGER,\n"
+				"  last_started  INTEGER,\n"
+				"  last_finished INTEGER,\n"
+				"  last_exit     INTEGER,\n"
+				"  timing        TEXT NOT NULL DEFAULT ''\n"
+				");\n";
+
 /* Step i brings the schema from version i to i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
+    schema_v3,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

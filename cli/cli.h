@@ -80,6 +80,21 @@ int cmd_repair(struct app *a, int argc, char **argv);
 int cmd_key(struct app *a, int argc, char **argv);
 int cmd_verify(struct app *a, int argc, char **argv);
 int cmd_drill(struct app *a, int argc, char **argv);
+int cmd_schedule(struct app *a, int argc, char **argv);
+int cmd_daemon(struct app *a, int argc, char **argv);
+
+/* One pass of the scheduler (cmd_schedule.c), shared by `schedule
+ * run-due` and `daemon`: takes the scheduler lock "<catalog>.schedule.lock"
+ * (RV_LOCKED, message set, when another pass holds it), opens the catalog,
+ * runs every due job of cfg in order with the same command functions the
+ * CLI uses (each with a fresh struct app that reads cfg->path), prints a
+ * line per job that ran (unless quiet; with json, a JSON array of them
+ * instead), and sets *exit_code to 0 when every job that ran succeeded,
+ * else the first failing job's exit code. stop(stop_arg) != 0 ends the
+ * pass before the next job (*stopped is set then). Returns 0 or the
+ * scheduler's own error (lock, catalog). */
+int cli_schedule_pass(int *exit_code, int *stopped, const struct config *cfg,
+		      int json, int (*stop)(void *), void *stop_arg);
 
 /* The lists of a struct maint_stats as JSON (NULL on NOMEM) or as
  * "LABEL: what on 'target': why" lines (cli/maint_out.c). */

@@ -166,6 +166,8 @@ static int history(struct app *a)
 		char *text = NULL;
 
 		for (size_t i = 0; arr && i < n; i++) {
+			if (!strcmp(runs[i].kind, "job"))
+				continue; /* schedule history lists those */
 			char started[32], finished[32];
 			json_t *sum = json_loads(runs[i].summary, 0, NULL);
 			json_t *o;
@@ -195,6 +197,8 @@ static int history(struct app *a)
 		printf("%-20s  %-7s  %-5s  %-10s  %-4s  %s\n", "date", "kind",
 		       "level", "outcome", "exit", "scope");
 		for (size_t i = 0; i < n; i++) {
+			if (!strcmp(runs[i].kind, "job"))
+				continue;
 			char started[32];
 			json_t *sum = json_loads(runs[i].summary, 0, NULL);
 			const char *level =

@@ -1,5 +1,6 @@
 #include "cli/config.h"
 
+#include "schedules/cron.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/fs.h"
@@ -116,13 +117,14 @@ static int unknown_key(const struct cfg_ctx *x, const yaml_node_t *k,
 }
 
 /* One key of a mapping: where its value goes, or why it is refused. */
-enum field_kind { F_STR, F_BOOL, F_LIST, F_INT, F_SECRET };
+enum field_kind { F_STR, F_BOOL, F_LIST, F_INT, F_SECRET, F_UNSUPPORTED };
 
 struct field {
 	const char *key;
 	enum field_kind kind;
 	size_t offset;	  /* into the struct being filled */
-	const char *hint; /* F_SECRET: what to use instead */
+	const char *hint; /* F_SECRET: what to use instead; F_UNSUPPORTED:
+			     why */
 };
 
 #define FIELD(type, kind, member)                                              \
@@ -167,6 +169,12 @@ static int parse_fields(void *obj, const struct cfg_ctx *x, yaml_node_t *m,
 			break;
 		case F_INT:
 			rc = get_int((int *)dst, x, v, ks);
+			break;
+		case F_UNSUPPORTED:
+			snprintf(msg, sizeof(msg),
+				 "'%s' is not supported in this version (%s)",
+				 ks, f->hint);
+			rc = cfg_err(x, k, msg);
 			break;
 		default:
 			snprintf(msg, sizeof(msg),
@@ -228,6 +236,22 @@ static const struct field key_fields[] = {
     FIELD(struct config, F_STR, passphrase_file),
     FIELD(struct config, F_STR, fingerprint),
     {"passphrase", F_SECRET, 0, "passphrase_file or REGVAULT_PASSWORD"},
+    {NULL, F_STR, 0, NULL},
+};
+
+#define SCHED_RETENTION_HINT                                                   \
+	"retention and prune come in a later version; remove it"
+
+static const struct field schedule_fields[] = {
+    FIELD(struct cfg_schedule, F_STR, name),
+    FIELD(struct cfg_schedule, F_STR, cron),
+    FIELD(struct cfg_schedule, F_STR, timezone),
+    FIELD(struct cfg_schedule, F_STR, job),
+    FIELD(struct cfg_schedule, F_STR, source),
+    FIELD(struct cfg_schedule, F_STR, level),
+    FIELD(struct cfg_schedule, F_INT, sample),
+    FIELD(struct cfg_schedule, F_STR, to),
+    {"retention", F_UNSUPPORTED, 0, SCHED_RETENTION_HINT},
     {NULL, F_STR, 0, NULL},
 };
 
@@ -293,6 +317,113 @@ static int parse_target(struct cfg_target *t, const struct cfg_ctx *x,
 	if (t->path)
 		return cfg_err(x, m, "'path' belongs to dir targets; s3 "
 				     "targets use 'prefix'");
+	return 0;
+}
+
+/* Names show up in logs, history and the catalog: keep them plain. */
+static int schedule_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+	if (len > 64 || !((name[0] >= 'a' && name[0] <= 'z') ||
+			  (name[0] >= 'A' && name[0] <= 'Z') ||
+			  (name[0] >= '0' && name[0] <= '9')))
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		      *p == '.'))
+			return 0;
+	return 1;
+}
+
+/* A key that belongs to other jobs: refused rather than ignored. */
+static int job_key_err(const struct cfg_ctx *x, const yaml_node_t *m,
+		       const struct cfg_schedule *s, const char *key,
+		       const char *owners)
+{
+	char msg[512];
+	snprintf(msg, sizeof(msg),
+		 "schedule '%s': '%s' belongs to %s jobs, not '%s'", s->name,
+		 key, owners, s->job);
+	return cfg_err(x, m, msg);
+}
+
+static int parse_schedule(struct cfg_schedule *s, const struct cfg_ctx *x,
+			  yaml_node_t *m)
+{
+	char msg[1024];
+	int rc;
+
+	s->sample = -1;
+	s->line = (unsigned long)m->start_mark.line + 1;
+	rc = parse_fields(s, x, m, schedule_fields, "a schedule");
+	if (rc)
+		return rc;
+	if (!s->name || !s->cron || !s->job)
+		return cfg_err(x, m,
+			       "a schedule needs 'name', 'cron' and 'job'");
+	if (!schedule_name_ok(s->name)) {
+		snprintf(msg, sizeof(msg),
+			 "schedule name '%.100s' must be 1-64 letters, digits, "
+			 "'-', '_' or '.', starting with a letter or digit",
+			 s->name);
+		return cfg_err(x, m, msg);
+	}
+	if (!strcmp(s->job, "prune") || !strcmp(s->job, "forget")) {
+		snprintf(msg, sizeof(msg),
+			 "schedule '%s': job '%s' is not supported in this "
+			 "version (retention and prune come later); remove "
+			 "this schedule",
+			 s->name, s->job);
+		return cfg_err(x, m, msg);
+	}
+	if (strcmp(s->job, "backup") && strcmp(s->job, "verify") &&
+	    strcmp(s->job, "drill")) {
+		snprintf(msg, sizeof(msg),
+			 "schedule '%s': job must be backup, verify or drill, "
+			 "not '%.100s'",
+			 s->name, s->job);
+		return cfg_err(x, m, msg);
+	}
+	if (s->source && strcmp(s->job, "backup"))
+		return job_key_err(x, m, s, "source", "backup");
+	if (s->level && strcmp(s->job, "verify"))
+		return job_key_err(x, m, s, "level", "verify");
+	if (s->to && strcmp(s->job, "drill"))
+		return job_key_err(x, m, s, "to", "drill");
+	if (s->sample >= 0 && !strcmp(s->job, "backup"))
+		return job_key_err(x, m, s, "sample", "verify and drill");
+	if (s->level && strcmp(s->level, "quick") && strcmp(s->level, "hash") &&
+	    strcmp(s->level, "deep")) {
+		snprintf(msg, sizeof(msg),
+			 "schedule '%s': level must be quick, hash or deep, "
+			 "not '%.100s'",
+			 s->name, s->level);
+		return cfg_err(x, m, msg);
+	}
+	if (!strcmp(s->job, "verify") && s->sample >= 0 &&
+	    (s->sample < 1 || s->sample > 100)) {
+		snprintf(msg, sizeof(msg),
+			 "schedule '%s': a verify 'sample' is a percentage "
+			 "from 1 to 100",
+			 s->name);
+		return cfg_err(x, m, msg);
+	}
+	if (!strcmp(s->job, "drill") && !s->to) {
+		snprintf(msg, sizeof(msg),
+			 "schedule '%s': a drill needs 'to' (the scratch "
+			 "registry it restores into: a name from 'registries' "
+			 "or a URL)",
+			 s->name);
+		return cfg_err(x, m, msg);
+	}
+	rc = sched_cron_parse(&s->parsed, s->cron, s->timezone);
+	if (rc) {
+		snprintf(msg, sizeof(msg), "schedule '%s': %s", s->name,
+			 rv_err_msg());
+		return rc == RV_INVALID ? cfg_err(x, m, msg)
+					: rv_err_set(rc, "%s", msg);
+	}
 	return 0;
 }
 
@@ -375,10 +506,63 @@ static int parse_root(struct config *c, const struct cfg_ctx *x,
 		else if (!strcmp(ks, "targets"))
 			PARSE_SEQ(x, v, c->targets, c->n_targets, parse_target,
 				  "targets");
+		else if (!strcmp(ks, "schedules"))
+			PARSE_SEQ(x, v, c->schedules, c->n_schedules,
+				  parse_schedule, "schedules");
 		else
 			rc = unknown_key(x, k, "the top level");
 		if (rc)
 			return rc;
+	}
+	return 0;
+}
+
+/* An error about the schedule written at line `line`. */
+static int sched_err(const struct cfg_ctx *x, unsigned long line,
+		     const char *what)
+{
+	return rv_err_set(RV_INVALID, "config '%s' line %lu: %s", x->path, line,
+			  what);
+}
+
+static int validate_schedules(const struct config *c, const struct cfg_ctx *x)
+{
+	char msg[512];
+	for (size_t i = 0; i < c->n_schedules; i++) {
+		const struct cfg_schedule *s = &c->schedules[i];
+		int found = 0;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(s->name, c->schedules[j].name)) {
+				snprintf(msg, sizeof(msg),
+					 "schedule name '%s' is used twice",
+					 s->name);
+				return sched_err(x, s->line, msg);
+			}
+		if (!strcmp(s->job, "backup") && !c->n_sources) {
+			snprintf(msg, sizeof(msg),
+				 "schedule '%s' backs up, but the config has "
+				 "no 'sources'",
+				 s->name);
+			return sched_err(x, s->line, msg);
+		}
+		for (size_t j = 0; s->source && j < c->n_sources; j++)
+			found |= !strcmp(s->source, c->sources[j].registry);
+		if (s->source && !found) {
+			snprintf(msg, sizeof(msg),
+				 "schedule '%s': source '%s' is not the "
+				 "registry of any entry in 'sources'",
+				 s->name, s->source);
+			return sched_err(x, s->line, msg);
+		}
+		if (s->to && strncmp(s->to, "http://", 7) &&
+		    strncmp(s->to, "https://", 8) &&
+		    !cfg_registry_find(c, s->to)) {
+			snprintf(msg, sizeof(msg),
+				 "schedule '%s': 'to: %s' is neither a name "
+				 "from 'registries' nor an http(s) URL",
+				 s->name, s->to);
+			return sched_err(x, s->line, msg);
+		}
 	}
 	return 0;
 }
@@ -426,7 +610,7 @@ static int validate(const struct config *c, const struct cfg_ctx *x)
 				 c->sources[i].registry);
 			return cfg_err(x, NULL, msg);
 		}
-	return 0;
+	return validate_schedules(c, x);
 }
 
 int cfg_load(struct config **out, const char *path)
@@ -519,6 +703,18 @@ void cfg_free(struct config *c)
 		free(t->secret_access_key_file);
 		free(t->ca_file);
 	}
+	for (size_t i = 0; i < c->n_schedules; i++) {
+		struct cfg_schedule *s = &c->schedules[i];
+		free(s->name);
+		free(s->cron);
+		free(s->timezone);
+		free(s->job);
+		free(s->source);
+		free(s->level);
+		free(s->to);
+		sched_cron_free(s->parsed);
+	}
+	free(c->schedules);
 	free(c->registries);
 	free(c->sources);
 	free(c->targets);

@@ -47,6 +47,23 @@ struct cfg_target {
 	int part_size_mb;
 };
 
+/* A schedule (README.md, "Schedules"; docs/SCHEDULES.md). Validated at
+ * load: the cron expression parses in its zone, the name is unique, and
+ * each job has only its own keys. */
+struct sched_cron;
+struct cfg_schedule {
+	char *name;
+	char *cron;	/* the expression as written */
+	char *timezone; /* IANA name; NULL: UTC */
+	char *job;	/* "backup", "verify" or "drill" */
+	char *source;	/* backup: one source's registry; NULL: all */
+	char *level;	/* verify: quick|hash|deep; NULL: verify's default */
+	int sample;	/* verify: percent 1-100; drill: tags; -1 unset */
+	char *to;	/* drill: registry name or URL (required) */
+	struct sched_cron *parsed; /* cron in its zone, owned */
+	unsigned long line;	   /* where it is written (for messages) */
+};
+
 struct config {
 	char *path;
 	char *catalog;
@@ -59,6 +76,8 @@ struct config {
 	struct cfg_target *targets;
 	size_t n_targets;
 	int quorum; /* write_policy: 0 = all, else { quorum: N } */
+	struct cfg_schedule *schedules; /* in the order written */
+	size_t n_schedules;
 };
 
 /* Load and validate path. RV_NOTFOUND if it does not exist, RV_INVALID

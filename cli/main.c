@@ -48,6 +48,17 @@ static const struct command commands[] = {
      "manage key slots: another passphrase or key file opens the same "
      "store (the new passphrase comes from $REGVAULT_NEW_PASSWORD or the "
      "file)"},
+    {"schedule", cmd_schedule,
+     "schedule list [--json] | schedule run-due [--json] | schedule history "
+     "[--json] [--limit N]",
+     "the schedules in the config: list them with their last and next run; "
+     "run-due runs each job whose slot has come since its last run, once "
+     "(for a crontab line: * * * * * regvault -q schedule run-due); history "
+     "lists the jobs that ran"},
+    {"daemon", cmd_daemon, "daemon",
+     "run the schedules in the foreground (for systemd): each job when due, "
+     "one at a time; SIGTERM finishes the current job and exits, a second "
+     "SIGTERM abandons it; SIGHUP reloads the config between jobs"},
 };
 
 const struct command *cli_command(const char *name)
