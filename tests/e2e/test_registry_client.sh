@@ -26,8 +26,12 @@ user=rvtest
 password="s3cret-$RANDOM-$RANDOM"
 mkdir -p "$RV_WORK/basic"
 htpasswd -Bbn "$user" "$password" >"$RV_WORK/basic/htpasswd" 2>/dev/null
-port=$(rv_free_port)
-cat >"$RV_WORK/basic/config.yml" <<EOC
+# Start it on a free port; when another test takes the port first, the
+# registry exits with "address already in use": try another one.
+code=
+for ((attempt = 0; attempt < 5; attempt++)); do
+	port=$(rv_free_port)
+	cat >"$RV_WORK/basic/config.yml" <<EOC
 version: 0.1
 log:
   level: warn
@@ -46,14 +50,20 @@ auth:
     realm: regvault-test
     path: $RV_WORK/basic/htpasswd
 EOC
-docker-registry serve "$RV_WORK/basic/config.yml" >"$RV_WORK/basic/registry.log" 2>&1 &
-echo $! >>"$RV_PIDS_FILE"
-for ((i = 0; i < 200; i++)); do
-	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" || true)
-	[[ $code == 401 ]] && break
-	sleep 0.1
+	docker-registry serve "$RV_WORK/basic/config.yml" >"$RV_WORK/basic/registry.log" 2>&1 &
+	pid=$!
+	echo "$pid" >>"$RV_PIDS_FILE"
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" || true)
+		[[ $code == 401 ]] && break
+		sleep 0.1
+	done
+	[[ $code == 401 ]] && kill -0 "$pid" 2>/dev/null && break
+	kill "$pid" 2>/dev/null || true
+	grep -q 'address already in use' "$RV_WORK/basic/registry.log" || break
 done
-[[ $code == 401 ]] || die "htpasswd registry did not come up (last status $code)"
+[[ $code == 401 ]] || { cat "$RV_WORK/basic/registry.log" >&2; die "htpasswd registry did not come up (last status $code)"; }
 REGVAULT_TEST_REGISTRY_BASIC=http://127.0.0.1:$port REGVAULT_TEST_REGISTRY_USER=$user \
 	REGVAULT_TEST_REGISTRY_PASSWORD=$password "${wrap[@]}" "$bin/test_registry_live_basic" \
 	>"$RV_WORK/basic/out" 2>&1 || { cat "$RV_WORK/basic/out"; die "test_registry_live_basic failed"; }
