@@ -1,11 +1,13 @@
 #include "backup/backup.h"
 
 #include "catalog/catalog.h"
+#include "maint/seals.h"
 #include "registry/manifest.h"
 #include "registry/registry.h"
 #include "store/chunker.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/digest.h"
 #include "util/err.h"
 #include "util/glob.h"
@@ -110,11 +112,16 @@ static int commit_pending(struct bk *b, const struct store_flushed *f)
 					   f->chunks[i].offset,
 					   f->chunks[i].length,
 					   f->chunks[i].plain_len);
-		for (size_t i = 0; !rc && i < f->n_blobs; i++)
+		for (size_t i = 0; !rc && i < f->n_blobs; i++) {
 			rc = cat_blob_add(
 			    b->c, f->blobs[i].digest, f->blobs[i].size,
 			    (const unsigned char(*)[32])f->blobs[i].chunks,
 			    f->blobs[i].n_chunks);
+			if (!rc)
+				rc = cat_blob_entry_set(b->c,
+							f->blobs[i].digest,
+							f->pack_id, 0);
+		}
 	}
 	for (size_t i = 0; !rc && i < b->n_pm; i++)
 		rc = cat_manifest_add(b->c, b->pm[i].digest,
@@ -525,71 +532,6 @@ done:
 	return rc;
 }
 
-static int collect_pack(void *arg, const char *pack_id, uint64_t size)
-{
-	json_t *p = json_pack("{s:s, s:I}", "id", pack_id, "size",
-			      (json_int_t)size);
-	if (!p || json_array_append_new(arg, p))
-		return rv_err_set(RV_NOMEM, "out of memory");
-	return 0;
-}
-
-/* The signed seal of a snapshot just added to the catalog (inside the
- * open transaction): the packs it needs, the hash of its record, and its
- * place in the store's chain of seals. */
-static int seal_snapshot(struct bk *b, const char *id, int64_t now,
-			 const char *record_hash)
-{
-	json_t *packs = json_array(), *seal = NULL;
-	char *seq_text = NULL, *prev = NULL, *text = NULL;
-	unsigned char sha[RV_SHA256_LEN];
-	char seal_hash[65], seq_buf[32];
-	long long seq = 0;
-	int rc;
-
-	if (!packs)
-		return rv_err_set(RV_NOMEM, "out of memory");
-	rc = cat_snapshot_packs(b->c, id, collect_pack, packs);
-	if (rc)
-		goto done;
-	rc = cat_meta_get(&seq_text, b->c, "seal_sequence");
-	if (rc == 0)
-		seq = strtoll(seq_text, NULL, 10);
-	else if (rc != RV_NOTFOUND)
-		goto done;
-	rc = cat_meta_get(&prev, b->c, "seal_last");
-	if (rc && rc != RV_NOTFOUND)
-		goto done;
-	seal = json_pack("{s:i, s:s, s:s, s:I, s:s, s:I, s:s, s:s, s:O}",
-			 "version", 1, "store_id", store_id(b->s), "snapshot",
-			 id, "time", (json_int_t)now, "source", b->src->name,
-			 "sequence", (json_int_t)(seq + 1), "previous",
-			 prev ? prev : "", "record", record_hash, "packs",
-			 packs);
-	text = seal ? json_dumps(seal, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	if (!text) {
-		rc = rv_err_set(RV_NOMEM, "out of memory");
-		goto done;
-	}
-	rc = store_put_seal(b->s, id, text);
-	if (!rc)
-		rc = rv_sha256_buf(sha, text, strlen(text));
-	if (rc)
-		goto done;
-	rv_hex_encode(seal_hash, sha, sizeof(sha));
-	snprintf(seq_buf, sizeof(seq_buf), "%lld", seq + 1);
-	rc = cat_meta_set(b->c, "seal_sequence", seq_buf);
-	if (!rc)
-		rc = cat_meta_set(b->c, "seal_last", seal_hash);
-done:
-	free(seq_text);
-	free(prev);
-	free(text);
-	json_decref(seal);
-	json_decref(packs);
-	return rc;
-}
-
 /* Seal the snapshot record and put it on the targets; record the snapshot
  * in the catalog and, in the same transaction, sign and put its seal: the
  * seal on the targets and the catalog row are the commit points. */
@@ -600,9 +542,11 @@ static int write_snapshot(struct bk *b)
 	json_t *doc = NULL, *tags = NULL;
 	char *text = NULL;
 	struct cat_snapshot cs;
-	int64_t now = (int64_t)time(NULL);
-	int rc = 0;
+	int64_t now = 0;
+	int rc = rv_now(&now);
 
+	if (rc)
+		return rc;
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return rv_err_set(RV_ERROR, "no random bytes for a snapshot id");
 	rv_hex_encode(id, raw, sizeof(raw));
@@ -646,7 +590,8 @@ static int write_snapshot(struct bk *b)
 		rc = cat_snapshot_tag_add(b->c, id, b->tags[i].repo,
 					  b->tags[i].tag, b->tags[i].digest);
 	if (!rc && store_signs(b->s))
-		rc = seal_snapshot(b, id, now, record_hash);
+		rc = maint_seal_new(b->s, b->c, id, b->src->name, now,
+				    record_hash);
 	if (!rc)
 		rc = cat_commit(b->c);
 	if (rc) {

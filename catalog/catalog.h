@@ -203,6 +203,82 @@ int cat_pack_snapshots(struct rv_strlist *snap_ids, struct cat *c,
  * so the file can be renamed on its own (no transaction may be open). */
 int cat_checkpoint(struct cat *c);
 
+/* ---- forget and prune (catalog/prune.c, schema v4) ---- */
+
+/* Delete a snapshot and its tags. RV_NOTFOUND when it is not recorded. */
+int cat_snapshot_del(struct cat *c, const char *snap_id);
+
+/* Record that pack_id's index lists blob `digest` (the pack in which the
+ * blob was recorded). Both must be recorded (RV_NOTFOUND otherwise). An
+ * entry already set is only replaced when replace is 1 (prune moved it);
+ * else the first one stays (rebuild meets a blob in several packs). */
+int cat_blob_entry_set(struct cat *c, const char *digest, const char *pack_id,
+		       int replace);
+
+/* A pack as prune sees it: what its chunks hold, and how much of that the
+ * snapshots still need. Lengths are the sealed frames' lengths. */
+struct cat_prune_pack {
+	char pack_id[65];
+	uint64_t size;
+	uint64_t n_chunks, n_live;
+	uint64_t bytes, live_bytes;
+	uint64_t entries; /* live blobs whose index entry is in this pack */
+};
+
+/* Work out what every snapshot in the catalog needs (manifests reachable
+ * from their tags, the blobs of those, the chunks of those blobs) into
+ * temporary tables that the other cat_prune_* calls read, then describe
+ * every recorded pack, ordered by pack id. *unknown_entries: live blobs
+ * whose entry pack is not recorded (rows from before schema v4). Call
+ * outside a transaction; the tables live until cat_prune_end or close. */
+int cat_prune_plan(struct cat_prune_pack **out, size_t *n,
+		   uint64_t *unknown_entries, struct cat *c);
+void cat_prune_end(struct cat *c);
+
+/* Live chunks of pack_id, by offset (pack_id filled in each). */
+int cat_prune_live_chunks(struct cat_chunk_loc **out, size_t *n,
+			  struct cat *c, const char *pack_id);
+/* Live blobs whose index entry is in pack_id, sorted. */
+int cat_prune_entries(struct rv_strlist *digests, struct cat *c,
+		      const char *pack_id);
+/* 1 when blob `digest` is live, 0 when not (or unknown), <0 on error. */
+int cat_prune_blob_live(struct cat *c, const char *digest);
+/* A manifest's media type when digest is a recorded manifest (*out
+ * malloc'd), RV_NOTFOUND when it is a plain blob. */
+int cat_manifest_media_type(char **out, struct cat *c, const char *digest);
+
+/* Move a recorded chunk to another recorded pack (repack). */
+int cat_chunk_move(struct cat *c, const unsigned char id[32],
+		   const char *pack_id, uint64_t offset, uint32_t length);
+
+/* Delete the manifests and blobs no snapshot needs (live tables of
+ * cat_prune_plan); *manifests and *blobs receive the counts. Call inside
+ * a transaction. */
+int cat_prune_drop_dead(uint64_t *manifests, uint64_t *blobs, struct cat *c);
+
+/* Drop pack_id from the catalog (its chunks, locations and row) and, in
+ * the same call, record each of its locations in prune_pending so that
+ * the files are deleted later even if this run dies. RV_INVALID when a
+ * blob still uses one of its chunks (the caller planned wrong). Call
+ * inside a transaction. */
+int cat_pack_drop(struct cat *c, const char *pack_id, int64_t now);
+
+/* Pack copies waiting for deletion. */
+struct cat_pending {
+	char pack_id[65];
+	char target[256];
+	uint64_t size;
+	int64_t since;
+	char why[512];
+};
+int cat_pending_list(struct cat_pending **out, size_t *n, struct cat *c);
+/* 1 when pack_id waits for deletion on some target, 0 if not. */
+int cat_pending_has(struct cat *c, const char *pack_id);
+/* The copy is gone (deleted == 1: remove the row) or still there (set
+ * why). */
+int cat_pending_done(struct cat *c, const char *pack_id, const char *target,
+		     int deleted, const char *why);
+
 /* ---- verification (catalog/verify.c) ---- */
 
 /* A pack as one target's verification history sees it. */

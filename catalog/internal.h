@@ -101,4 +101,19 @@ int cat_schema_version(void);
 /* 1 if s is exactly 64 lowercase hex chars. */
 int cat_hex64_valid(const char *s);
 
+/* The chunks of pack_id (?1) that sql selects, as (chunk_id, offset,
+ * length, plain_len) rows (catalog/verify.c). */
+struct cat_chunk_loc;
+int cat_chunks_query(struct cat_chunk_loc **out, size_t *n, struct cat *c,
+		     const char *pack_id, const char *sql);
+/* Run a one-column text query bound to ?1 = text and append each row to
+ * l (each once; l is sorted at the end). */
+struct rv_strlist;
+int cat_column_list(struct rv_strlist *l, struct cat *c, const char *sql,
+		    const char *text, const char *what);
+
+/* Make room for one more item in a malloc'd array of `count` items of
+ * `size` bytes with capacity *cap (doubling, from 64). RV_NOMEM. */
+int cat_grow(void **items, size_t *cap, size_t count, size_t size);
+
 #endif

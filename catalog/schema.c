@@ -122,11 +122,30 @@ static const char schema_v3[] = "CREATE TABLE schedule_state (\n"
 				"  timing        TEXT NOT NULL DEFAULT ''\n"
 				");\n";
 
+/* v4: forget and prune. blobs.entry_pack is the pack whose index lists
+ * the blob (NULL for rows recorded before v4: prune then reads the index
+ * of a pack it removes to find them); prune_pending holds pack copies that
+ * prune has dropped from the catalog but not yet deleted from a target
+ * (interrupted, or retained by Object Lock), retried by the next prune. */
+static const char schema_v4[] =
+    "ALTER TABLE blobs ADD COLUMN entry_pack INTEGER\n"
+    "  REFERENCES packs (id) ON DELETE SET NULL;\n"
+    "CREATE INDEX blobs_entry_pack ON blobs (entry_pack);\n"
+    "CREATE TABLE prune_pending (\n"
+    "  pack_id TEXT NOT NULL CHECK (length(pack_id) = 64),\n"
+    "  target  TEXT NOT NULL,\n"
+    "  size    INTEGER NOT NULL,\n"
+    "  since   INTEGER NOT NULL,\n"
+    "  why     TEXT NOT NULL DEFAULT '',\n"
+    "  PRIMARY KEY (pack_id, target)\n"
+    ") WITHOUT ROWID;\n";
+
 /* Step i brings the schema from version i to i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
+    schema_v4,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

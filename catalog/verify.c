@@ -31,7 +31,7 @@ static int bad_pack_id(const char *pack_id)
 			  pack_id ? pack_id : "");
 }
 
-static int grow(void **items, size_t *cap, size_t count, size_t size)
+int cat_grow(void **items, size_t *cap, size_t count, size_t size)
 {
 	void *p;
 	size_t ncap;
@@ -86,7 +86,7 @@ int cat_pack_verify_times(struct cat_pack_seen **out, size_t *n, struct cat *c,
 					c->path);
 			goto done;
 		}
-		rv = grow((void **)&list, &cap, count, sizeof(*list));
+		rv = cat_grow((void **)&list, &cap, count, sizeof(*list));
 		if (rv < 0)
 			goto done;
 		p = &list[count++];
@@ -115,6 +115,16 @@ done:
 int cat_pack_chunks(struct cat_chunk_loc **out, size_t *n, struct cat *c,
 		    const char *pack_id)
 {
+	return cat_chunks_query(
+	    out, n, c, pack_id,
+	    "SELECT ch.chunk_id, ch.offset, ch.length, ch.plain_len "
+	    "FROM chunks ch JOIN packs p ON p.id = ch.pack "
+	    "WHERE p.pack_id = ?1 ORDER BY ch.offset");
+}
+
+int cat_chunks_query(struct cat_chunk_loc **out, size_t *n, struct cat *c,
+		     const char *pack_id, const char *sql)
+{
 	sqlite3_stmt *st = NULL;
 	struct cat_chunk_loc *list = NULL;
 	size_t count = 0, cap = 0;
@@ -124,11 +134,7 @@ int cat_pack_chunks(struct cat_chunk_loc **out, size_t *n, struct cat *c,
 	*n = 0;
 	if (!cat_hex64_valid(pack_id))
 		return bad_pack_id(pack_id);
-	rv = prepare(&st, c,
-		     "SELECT ch.chunk_id, ch.offset, ch.length, ch.plain_len "
-		     "FROM chunks ch JOIN packs p ON p.id = ch.pack "
-		     "WHERE p.pack_id = ?1 ORDER BY ch.offset",
-		     "list the chunks of a pack");
+	rv = prepare(&st, c, sql, "list the chunks of a pack");
 	if (rv < 0)
 		goto done;
 	rc = sqlite3_bind_text(st, 1, pack_id, 64, SQLITE_STATIC);
@@ -149,7 +155,7 @@ int cat_pack_chunks(struct cat_chunk_loc **out, size_t *n, struct cat *c,
 					c->path, pack_id);
 			goto done;
 		}
-		rv = grow((void **)&list, &cap, count, sizeof(*list));
+		rv = cat_grow((void **)&list, &cap, count, sizeof(*list));
 		if (rv < 0)
 			goto done;
 		l = &list[count++];
@@ -175,9 +181,7 @@ done:
 	return rv;
 }
 
-/* Run a one-column text query bound to ?1 = text and append each row to
- * l (each once; l is sorted at the end). */
-static int column_list(struct rv_strlist *l, struct cat *c, const char *sql,
+int cat_column_list(struct rv_strlist *l, struct cat *c, const char *sql,
 		       const char *text, const char *what)
 {
 	sqlite3_stmt *st = NULL;
@@ -217,7 +221,7 @@ int cat_pack_blobs(struct rv_strlist *digests, struct cat *c,
 {
 	if (!cat_hex64_valid(pack_id))
 		return bad_pack_id(pack_id);
-	return column_list(
+	return cat_column_list(
 	    digests, c,
 	    "SELECT DISTINCT b.digest FROM blobs b "
 	    "JOIN blob_chunks bc ON bc.blob = b.id "
@@ -301,7 +305,7 @@ static int needs_tags(struct cat_needs *nd, struct cat *c, const char *ids)
 					c->path);
 			goto done;
 		}
-		rv = grow((void **)&nd->tags, &cap, nd->n_tags,
+		rv = cat_grow((void **)&nd->tags, &cap, nd->n_tags,
 			  sizeof(*nd->tags));
 		if (rv < 0)
 			goto done;
@@ -351,14 +355,14 @@ int cat_packs_needed_by(struct cat_needs *out, struct cat *c,
 	if (!rv)
 		rv = rv_buf_puts(&ids, "]");
 	if (!rv)
-		rv = column_list(
+		rv = cat_column_list(
 		    &out->blobs, c,
 		    NEEDS_CTE "SELECT b.digest FROM blobs b "
 			      "WHERE b.id IN lost_blobs AND b.id NOT IN "
 			      "(SELECT blob FROM manifests)",
 		    rv_buf_cstr(&ids), "find the blobs in lost packs");
 	if (!rv)
-		rv = column_list(&out->manifests, c,
+		rv = cat_column_list(&out->manifests, c,
 				 NEEDS_CTE "SELECT m.digest FROM manifests m "
 					   "WHERE m.id IN lost_manifests",
 				 rv_buf_cstr(&ids),

@@ -2,15 +2,19 @@
 
 #include "catalog/catalog.h"
 #include "registry/registry.h"
+#include "store/lock.h"
 #include "store/store.h"
 #include "store/target.h"
 #include "store/target_s3.h"
 #include "util/buf.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +46,18 @@ int cli_fail(int rc)
 	const char *msg = rv_err_msg();
 	fprintf(stderr, "regvault: error: %s\n", *msg ? msg : rv_code_name(rc));
 	return cli_exit_code(rc);
+}
+
+int cli_print_json(json_t *doc)
+{
+	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+
+	json_decref(doc);
+	if (!text)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	printf("%s\n", text);
+	free(text);
+	return 0;
 }
 
 void cli_time(char *buf, size_t size, long long t)
@@ -76,9 +92,19 @@ static int catalog_dir(const struct app *a)
 	return rc;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int app_lock(struct app *a)
 {
 	struct rv_buf path = RV_BUF_INIT(8192);
+	int64_t deadline = 0;
+	int waited = 0;
 	int rc = catalog_dir(a);
 	if (!rc)
 		rc = rv_buf_printf(&path, "%s.lock", a->cfg->catalog);
@@ -92,17 +118,39 @@ int app_lock(struct app *a)
 				 rv_buf_cstr(&path));
 		goto done;
 	}
-	if (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
+	/* locks.wait_seconds: poll, so that a run started by cron while
+	 * the previous one finishes goes ahead instead of failing */
+	deadline = mono_ms() + (int64_t)a->cfg->lock_wait * 1000;
+	while (flock(a->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK && mono_ms() < deadline) {
+			struct timespec pause = {0, 200 * 1000000L};
+			if (!waited++)
+				rv_info("waiting up to %d s for another "
+					"regvault run to release '%s'",
+					a->cfg->lock_wait, rv_buf_cstr(&path));
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		if (errno == EWOULDBLOCK && a->cfg->lock_wait)
 			rc = rv_err_set(RV_LOCKED,
 					"another regvault run holds the lock "
-					"'%s'; wait for it to finish",
+					"'%s' (still, after waiting %d s); "
+					"wait for it to finish",
+					rv_buf_cstr(&path), a->cfg->lock_wait);
+		else if (errno == EWOULDBLOCK)
+			rc = rv_err_set(RV_LOCKED,
+					"another regvault run holds the lock "
+					"'%s'; wait for it to finish (or set "
+					"locks.wait_seconds)",
 					rv_buf_cstr(&path));
 		else
 			rc = rv_err_errno(RV_IO, errno, "cannot lock '%s'",
 					  rv_buf_cstr(&path));
 		close(a->lock_fd);
 		a->lock_fd = -1;
+		break;
 	}
 done:
 	rv_buf_release(&path);
@@ -216,6 +264,79 @@ static void free_targets(struct target **ts, size_t n)
 	for (size_t i = 0; i < n; i++)
 		target_free(ts[i]);
 	free(ts);
+}
+
+/* A read-only run that could not put its lock file still keeps out of
+ * an exclusive lock's way: list the locks and refuse while one is live. */
+static int check_no_exclusive(struct app *a)
+{
+	struct target **ts = NULL;
+	struct store_lock_info *infos = NULL;
+	size_t n = 0;
+	int64_t now;
+	int rc = rv_now(&now);
+
+	if (!rc)
+		rc = open_targets(&ts, a->cfg, 0);
+	if (!rc)
+		rc = store_lock_list(&infos, &n, ts, a->cfg->n_targets,
+				     a->cfg->lock_stale, now);
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct store_lock_info *in = &infos[i];
+		if (in->stale || in->unreadable ||
+		    strcmp(in->kind, "exclusive"))
+			continue;
+		rc = rv_err_set(RV_LOCKED,
+				"the store is locked by '%s' on host '%s' "
+				"(pid %lld, exclusive lock '%s' on target "
+				"'%s'); try again when it has finished (if "
+				"that run is gone, 'regvault unlock --all' "
+				"removes its lock)",
+				in->command, in->host, (long long)in->pid,
+				in->name, in->target);
+	}
+	free(infos);
+	free_targets(ts, a->cfg->n_targets);
+	return rc;
+}
+
+int app_lock_targets(struct app *a, int exclusive, const char *command,
+		     int read_only)
+{
+	struct target **ts = NULL;
+	struct store_lock_opts o;
+	int rc;
+
+	/* a second call (a backup that goes on to forget, say) takes the
+	 * new kind: our own shared lock would keep an exclusive one out */
+	store_lock_release(a->tlock);
+	a->tlock = NULL;
+	/* handles of its own: the lock's refresh thread uses them */
+	rc = open_targets(&ts, a->cfg, 0);
+	if (rc)
+		return rc;
+	memset(&o, 0, sizeof(o));
+	o.kind = exclusive ? STORE_LOCK_EXCLUSIVE : STORE_LOCK_SHARED;
+	o.command = command;
+	o.wait_seconds = a->cfg->lock_wait;
+	o.stale_seconds = a->cfg->lock_stale;
+	rc = store_lock_acquire(&a->tlock, ts, a->cfg->n_targets, &o);
+	if (!rc || !read_only || rc == RV_LOCKED || rc == RV_NOMEM ||
+	    rc == RV_INVALID || rc == RV_CANCELLED)
+		return rc;
+	/* read-only credentials may refuse the lock file; reading is
+	 * still safe as long as no prune runs */
+	rv_warn("cannot put a lock on the targets (%s); %s goes on without "
+		"one",
+		rv_err_msg(), command);
+	rc = check_no_exclusive(a);
+	if (rc && rc != RV_LOCKED) {
+		rv_warn("cannot list the locks on the targets either (%s); "
+			"going on",
+			rv_err_msg());
+		rc = 0;
+	}
+	return rc;
 }
 
 int cmd_init(struct app *a, int argc, char **argv)
@@ -346,7 +467,11 @@ int app_open_registry(struct reg **out, struct app *a, const char *name)
 
 void app_close(struct app *a)
 {
+	/* the target lock covers the store's last writes, so it goes
+	 * after the store and before the local run lock */
 	store_free(a->store);
+	store_lock_release(a->tlock);
+	a->tlock = NULL;
 	cat_close(a->cat);
 	cfg_free(a->cfg);
 	if (a->lock_fd >= 0)

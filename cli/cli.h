@@ -26,6 +26,8 @@ struct cat;
 struct store;
 struct reg;
 
+struct store_lock;
+
 struct app {
 	const char *config_path;
 	int json;
@@ -33,6 +35,7 @@ struct app {
 	struct cat *cat;
 	struct store *store;
 	int lock_fd;
+	struct store_lock *tlock; /* the lock on the targets, if taken */
 };
 
 struct command {
@@ -57,6 +60,16 @@ int app_load_config(struct app *a);
 /* Take the run lock (a flock on "<catalog>.lock"): RV_LOCKED when another
  * run holds it. */
 int app_lock(struct app *a);
+/* Take a lock on the targets for this run (store/lock.h): shared
+ * (exclusive = 0) or exclusive (exclusive = 1: prune), with a second set of target handles
+ * opened from the config for the lock's refresh thread. Waits up to
+ * cfg->lock_wait seconds for a conflicting lock, then RV_LOCKED (exit 5)
+ * with a message naming the holder. Released by app_close. A read-only
+ * command (restore, verify, drill) passes read_only = 1: a target that
+ * refuses the lock file (read-only credentials) is then warned about and
+ * the run goes on without a lock; RV_LOCKED still stops it. */
+int app_lock_targets(struct app *a, int exclusive, const char *command,
+		     int read_only);
 /* Open the catalog (creating its folder and file when missing) and check
  * it belongs to the opened store, if one is open. */
 int app_open_catalog(struct app *a);
@@ -82,6 +95,9 @@ int cmd_verify(struct app *a, int argc, char **argv);
 int cmd_drill(struct app *a, int argc, char **argv);
 int cmd_schedule(struct app *a, int argc, char **argv);
 int cmd_daemon(struct app *a, int argc, char **argv);
+int cmd_forget(struct app *a, int argc, char **argv);
+int cmd_prune(struct app *a, int argc, char **argv);
+int cmd_unlock(struct app *a, int argc, char **argv);
 
 /* One pass of the scheduler (cmd_schedule.c), shared by `schedule
  * run-due` and `daemon`: takes the scheduler lock "<catalog>.schedule.lock"
@@ -102,6 +118,10 @@ struct maint_list;
 typedef struct json_t json_t;
 json_t *cli_maint_items_json(const struct maint_list *l);
 void cli_maint_items_print(const char *label, const struct maint_list *l);
+
+/* Print doc as indented JSON on stdout and release it (NULL, a failed
+ * json_pack, is RV_NOMEM). */
+int cli_print_json(json_t *doc);
 
 /* RFC 3339 UTC time of a unix timestamp into buf (>= 21 bytes). */
 void cli_time(char *buf, size_t size, long long t);

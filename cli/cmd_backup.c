@@ -91,6 +91,8 @@ int cmd_backup(struct app *a, int argc, char **argv)
 	if (!rc)
 		rc = app_open_store(a);
 	if (!rc)
+		rc = app_lock_targets(a, 0, "backup", 0);
+	if (!rc)
 		rc = app_open_catalog(a);
 	if (!rc) {
 		/* we hold the lock: whatever is in staging is a killed run's */
@@ -115,6 +117,16 @@ int cmd_backup(struct app *a, int argc, char **argv)
 			rv_warn("%zu pack(s) on the targets are unknown and do "
 				"not check out; 'regvault repair' lists them",
 				ms.removable.n);
+		if (!rc && ms.vanished.n)
+			rc = rv_err_set(
+			    RV_CORRUPT,
+			    "%zu pack(s) recorded in the catalog are on no "
+			    "target (first: %s): a prune run from another "
+			    "host removed them, or the targets lost them; a "
+			    "backup now could refer to data that is gone. Run "
+			    "'regvault verify' to see what is affected, then "
+			    "'regvault catalog rebuild --from TARGET --force'",
+			    ms.vanished.n, ms.vanished.items[0].what);
 		maint_stats_release(&ms);
 	}
 	if (rc)

@@ -25,14 +25,7 @@ static int print_json(const struct maint_stats *st, const char *catalog,
 	    "damaged", cli_maint_items_json(&st->damaged), "skipped",
 	    cli_maint_items_json(&st->skipped), "notes", cli_maint_items_json(&st->notes),
 	    "complete", complete);
-	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-
-	json_decref(doc);
-	if (!text)
-		return rv_err_set(RV_NOMEM, "out of memory");
-	printf("%s\n", text);
-	free(text);
-	return 0;
+	return cli_print_json(doc);
 }
 
 /* Open the store on the one target named `from` only: the config is

@@ -175,6 +175,8 @@ int cmd_drill(struct app *a, int argc, char **argv)
 		rc = cat_snapshot_find(&snap, a->cat, which);
 	if (!rc)
 		rc = app_open_store(a);
+	if (!rc)
+		rc = app_lock_targets(a, 0, "drill", 1);
 	/* two clients: the checks must not share a connection, a token or
 	 * any state with the restore they check */
 	if (!rc)

@@ -28,14 +28,7 @@ static int print_json(const struct maint_stats *st, int dry_run, int complete)
 	    cli_maint_items_json(&st->copied), "lost", cli_maint_items_json(&st->lost), "failed",
 	    cli_maint_items_json(&st->failed), "notes", cli_maint_items_json(&st->notes),
 	    "complete", complete);
-	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
-
-	json_decref(doc);
-	if (!text)
-		return rv_err_set(RV_NOMEM, "out of memory");
-	printf("%s\n", text);
-	free(text);
-	return 0;
+	return cli_print_json(doc);
 }
 
 static void print_text(const struct maint_stats *st, int dry_run)
@@ -89,6 +82,8 @@ int cmd_repair(struct app *a, int argc, char **argv)
 		rc = app_lock(a);
 	if (!rc)
 		rc = app_open_store(a);
+	if (!rc)
+		rc = app_lock_targets(a, 0, "repair", dry_run);
 	if (!rc)
 		rc = app_open_catalog(a);
 	if (!rc)

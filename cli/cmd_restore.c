@@ -70,6 +70,8 @@ int cmd_restore(struct app *a, int argc, char **argv)
 		rc = cat_snapshot_find(&snap, a->cat, which);
 	if (!rc && !o.dry_run)
 		rc = app_open_store(a);
+	if (!rc && !o.dry_run)
+		rc = app_lock_targets(a, 0, "restore", 1);
 	/* the targets, not the catalog, decide what the snapshot is */
 	if (!rc && !o.dry_run)
 		rc = restore_check_snapshot(a->cat, a->store, snap.id);

@@ -2,7 +2,8 @@
  * scheduler pass that `daemon` shares.
  *
  * A job runs in this process through the same command function a user
- * would call (cmd_backup, cmd_verify, cmd_drill) with an argv built from
+ * would call (cmd_backup, cmd_verify, cmd_drill, cmd_prune; a backup with a
+ * retention is followed by cmd_forget for the same source) with an argv built from
  * the schedule and a fresh struct app, so its behaviour, locks, checks,
  * exit codes and messages are those of the command. Its --json output is
  * captured (stdout is pointed at a temporary file for the job's duration)
@@ -194,6 +195,15 @@ static void figures(char *buf, size_t size, const char *job, json_t *r)
 			     : "-",
 			 (long long)json_integer_value(
 			     json_object_get(r, "packs_checked")));
+	else if (!strcmp(job, "prune"))
+		snprintf(buf, size,
+			 "%lld packs deleted, %lld repacked, %lld bytes freed",
+			 (long long)json_integer_value(
+			     json_object_get(r, "packs_deleted")),
+			 (long long)json_integer_value(
+			     json_object_get(r, "packs_repacked")),
+			 (long long)json_integer_value(
+			     json_object_get(r, "bytes_freed")));
 	else if (!strcmp(job, "drill"))
 		snprintf(buf, size, "%lld of %lld tags check out",
 			 (long long)json_integer_value(
@@ -248,8 +258,94 @@ static int job_argv(char **args, char *num, size_t num_size,
 		args[n++] = (char *)"--sample";
 		args[n++] = num;
 	}
+	if (s->repack_threshold > 0) {
+		snprintf(num, num_size, "%d", s->repack_threshold);
+		args[n++] = (char *)"--repack-threshold";
+		args[n++] = num;
+	}
 	args[n] = NULL;
 	return n;
+}
+
+/* The forget that follows a backup schedule with a retention: the same
+ * source (or all), the schedule's zone for the calendar. args must hold
+ * 24, nums 8 x 32 bytes. */
+static int forget_argv(char **args, char (*nums)[32],
+		       const struct cfg_schedule *s)
+{
+	const struct sched_keep *k = &s->retention;
+	const struct {
+		const char *flag;
+		int v;
+	} counts[] = {
+	    {"--keep-last", k->last},	  {"--keep-hourly", k->hourly},
+	    {"--keep-daily", k->daily},	  {"--keep-weekly", k->weekly},
+	    {"--keep-monthly", k->monthly}, {"--keep-yearly", k->yearly},
+	};
+	int n = 0, used = 0;
+
+	args[n++] = (char *)"forget";
+	args[n++] = (char *)"--json";
+	if (s->source) {
+		args[n++] = (char *)"--source";
+		args[n++] = s->source;
+	}
+	args[n++] = (char *)"--timezone";
+	args[n++] = s->timezone ? s->timezone : (char *)"UTC";
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		if (!counts[i].v)
+			continue;
+		snprintf(nums[used], 32, "%d", counts[i].v);
+		args[n++] = (char *)counts[i].flag;
+		args[n++] = nums[used++];
+	}
+	if (k->within.years || k->within.months || k->within.days ||
+	    k->within.hours) {
+		sched_duration_format(nums[used], 32, &k->within);
+		args[n++] = (char *)"--keep-within";
+		args[n++] = nums[used++];
+	}
+	args[n] = NULL;
+	return n;
+}
+
+/* Run one command as a job would: a fresh struct app, stdout captured.
+ * *doc receives its JSON output (or NULL). */
+static int run_command(int *exit_code, json_t **doc, const char *name,
+		       const char *job, int argc, char **args,
+		       const struct pass_ctx *p)
+{
+	const struct command *cmd = cli_command(job);
+	struct rv_buf out = RV_BUF_INIT(JOB_OUTPUT_MAX);
+	struct app ja;
+	int saved = -1, rc, captured;
+	FILE *tmp = NULL;
+
+	*doc = NULL;
+	if (!cmd)
+		return rv_err_set(RV_INVALID, "schedule '%s': unknown job '%s'",
+				  name, job);
+	memset(&ja, 0, sizeof(ja));
+	ja.lock_fd = -1;
+	ja.config_path = p->cfg->path;
+	ja.json = 1;
+	captured = capture_begin(&saved, &tmp) == 0;
+	if (!captured)
+		rv_warn("schedule '%s': %s; the job's figures are not kept",
+			name, rv_err_msg());
+	*exit_code = cmd->run(&ja, argc, args);
+	app_close(&ja);
+	if (captured) {
+		rc = capture_end(&out, saved, tmp);
+		if (rc)
+			rv_warn("schedule '%s': %s; the job's figures are not "
+				"kept",
+				name, rv_err_msg());
+		else
+			*doc = json_loads(rv_buf_cstr(&out), 0, NULL);
+	}
+	rv_buf_release(&out);
+	return 0;
 }
 
 static int run_job(void *arg, const struct sched_entry *e, int64_t slot,
@@ -257,52 +353,42 @@ static int run_job(void *arg, const struct sched_entry *e, int64_t slot,
 {
 	const struct pass_ctx *p = arg;
 	const struct cfg_schedule *s = e->data;
-	const struct command *cmd = cli_command(s->job);
-	struct rv_buf out = RV_BUF_INIT(JOB_OUTPUT_MAX);
-	struct app ja;
-	char *args[12], num[32], when[32], took[300];
-	int argc, saved = -1, rc, captured;
+	char *args[24], num[32], nums[8][32], when[32], took[300];
+	int argc, rc;
 	int64_t t0 = 0, t1 = 0;
-	FILE *tmp = NULL;
 	json_t *doc = NULL;
 
 	*result = NULL;
-	if (!cmd)
-		return rv_err_set(RV_INVALID, "schedule '%s': unknown job '%s'",
-				  e->name, s->job);
 	argc = job_argv(args, num, sizeof(num), s);
-	memset(&ja, 0, sizeof(ja));
-	ja.lock_fd = -1;
-	ja.config_path = p->cfg->path;
-	ja.json = 1;
 	cli_time(when, sizeof(when), slot);
 	if (rv_log_level() >= RV_LOG_INFO && !p->json) {
 		printf("schedule '%s': %s for slot %s starts\n", e->name,
 		       s->job, when);
 		fflush(stdout);
 	}
-	captured = capture_begin(&saved, &tmp) == 0;
-	if (!captured)
-		rv_warn("schedule '%s': %s; the job's figures are not kept",
-			e->name, rv_err_msg());
 	sched_now(&t0);
-	*exit_code = cmd->run(&ja, argc, args);
-	app_close(&ja);
-	sched_now(&t1);
-	if (captured) {
-		rc = capture_end(&out, saved, tmp);
-		if (rc)
-			rv_warn("schedule '%s': %s; the job's figures are not "
-				"kept",
-				e->name, rv_err_msg());
+	rc = run_command(exit_code, &doc, e->name, s->job, argc, args, p);
+	if (!rc && *exit_code == 0 && s->has_retention) {
+		json_t *fdoc = NULL;
+		int fexit = 0;
+
+		argc = forget_argv(args, nums, s);
+		rc = run_command(&fexit, &fdoc, e->name, "forget", argc, args,
+				 p);
+		if (!rc && fexit)
+			*exit_code = fexit;
+		if (json_is_object(doc) && fdoc)
+			json_object_set_new(doc, "forget", fdoc);
 		else
-			doc = json_loads(rv_buf_cstr(&out), 0, NULL);
+			json_decref(fdoc);
 	}
+	sched_now(&t1);
+	if (rc)
+		return rc;
 	if (doc) {
 		*result = json_dumps(doc, JSON_COMPACT);
 		if (!*result) {
 			json_decref(doc);
-			rv_buf_release(&out);
 			return rv_err_set(RV_NOMEM, "out of memory");
 		}
 	}
@@ -321,7 +407,6 @@ static int run_job(void *arg, const struct sched_entry *e, int64_t slot,
 		fflush(stdout);
 	}
 	json_decref(doc);
-	rv_buf_release(&out);
 	return 0;
 }
 

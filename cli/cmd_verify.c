@@ -340,11 +340,15 @@ int cmd_verify(struct app *a, int argc, char **argv)
 	if (o.level == VERIFY_DEEP) {
 		rc = app_open_store(a);
 		if (!rc)
+			rc = app_lock_targets(a, 0, "verify", 1);
+		if (!rc)
 			rc = app_open_catalog(a);
 		if (!rc)
 			rc = catalog_check(a, 1);
 	} else {
 		rc = open_keyless(a);
+		if (!rc)
+			rc = app_lock_targets(a, 0, "verify", 1);
 		if (!rc)
 			rc = pin_check(store_fingerprint(a->store),
 				       a->cfg->fingerprint,

@@ -117,15 +117,18 @@ static int unknown_key(const struct cfg_ctx *x, const yaml_node_t *k,
 }
 
 /* One key of a mapping: where its value goes, or why it is refused. */
-enum field_kind { F_STR, F_BOOL, F_LIST, F_INT, F_SECRET, F_UNSUPPORTED };
+enum field_kind { F_STR, F_BOOL, F_LIST, F_INT, F_SECRET, F_RETENTION };
 
 struct field {
 	const char *key;
 	enum field_kind kind;
 	size_t offset;	  /* into the struct being filled */
-	const char *hint; /* F_SECRET: what to use instead; F_UNSUPPORTED:
-			     why */
+	const char *hint; /* F_SECRET: what to use instead */
 };
+
+struct cfg_schedule;
+static int get_retention(struct cfg_schedule *s, const struct cfg_ctx *x,
+			 yaml_node_t *v);
 
 #define FIELD(type, kind, member)                                              \
 	{                                                                      \
@@ -170,11 +173,8 @@ static int parse_fields(void *obj, const struct cfg_ctx *x, yaml_node_t *m,
 		case F_INT:
 			rc = get_int((int *)dst, x, v, ks);
 			break;
-		case F_UNSUPPORTED:
-			snprintf(msg, sizeof(msg),
-				 "'%s' is not supported in this version (%s)",
-				 ks, f->hint);
-			rc = cfg_err(x, k, msg);
+		case F_RETENTION:
+			rc = get_retention((struct cfg_schedule *)obj, x, v);
 			break;
 		default:
 			snprintf(msg, sizeof(msg),
@@ -239,8 +239,11 @@ static const struct field key_fields[] = {
     {NULL, F_STR, 0, NULL},
 };
 
-#define SCHED_RETENTION_HINT                                                   \
-	"retention and prune come in a later version; remove it"
+static const struct field lock_fields[] = {
+    {"wait_seconds", F_INT, offsetof(struct config, lock_wait), NULL},
+    {"stale_seconds", F_INT, offsetof(struct config, lock_stale), NULL},
+    {NULL, F_STR, 0, NULL},
+};
 
 static const struct field schedule_fields[] = {
     FIELD(struct cfg_schedule, F_STR, name),
@@ -251,9 +254,83 @@ static const struct field schedule_fields[] = {
     FIELD(struct cfg_schedule, F_STR, level),
     FIELD(struct cfg_schedule, F_INT, sample),
     FIELD(struct cfg_schedule, F_STR, to),
-    {"retention", F_UNSUPPORTED, 0, SCHED_RETENTION_HINT},
+    FIELD(struct cfg_schedule, F_INT, repack_threshold),
+    {"retention", F_RETENTION, 0, NULL},
     {NULL, F_STR, 0, NULL},
 };
+
+/* retention: { keep_last: N, keep_hourly: N, ..., keep_within: "30d" }
+ * (the flags of `regvault forget`; N = -1 is not offered here). */
+static int get_retention(struct cfg_schedule *s, const struct cfg_ctx *x,
+			 yaml_node_t *v)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} counts[] = {
+	    {"keep_last", offsetof(struct sched_keep, last)},
+	    {"keep_hourly", offsetof(struct sched_keep, hourly)},
+	    {"keep_daily", offsetof(struct sched_keep, daily)},
+	    {"keep_weekly", offsetof(struct sched_keep, weekly)},
+	    {"keep_monthly", offsetof(struct sched_keep, monthly)},
+	    {"keep_yearly", offsetof(struct sched_keep, yearly)},
+	};
+	struct sched_keep *k = &s->retention;
+	char msg[512];
+	int any = 0;
+
+	if (v->type != YAML_MAPPING_NODE)
+		return cfg_err(x, v,
+			       "'retention' must be a mapping such as "
+			       "{ keep_daily: 7, keep_weekly: 4 }");
+	memset(k, 0, sizeof(*k));
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start;
+	     p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(x->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(x->doc, p->value);
+		const char *ks = scalar(kn);
+		size_t i;
+		int rc;
+
+		if (!ks)
+			return cfg_err(x, kn, "keys must be strings");
+		if (!strcmp(ks, "keep_within")) {
+			const char *d = scalar(vn);
+			if (!d)
+				return cfg_err(x, vn,
+					       "'keep_within' must be a "
+					       "duration such as 30d or 1y6m");
+			rc = sched_duration_parse_cal(&k->within, d);
+			if (rc) {
+				snprintf(msg, sizeof(msg), "'keep_within': %s",
+					 rv_err_msg());
+				return cfg_err(x, vn, msg);
+			}
+			any |= k->within.years || k->within.months ||
+			       k->within.days || k->within.hours;
+			continue;
+		}
+		for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+			if (!strcmp(ks, counts[i].key))
+				break;
+		if (i == sizeof(counts) / sizeof(counts[0]))
+			return unknown_key(x, kn, "'retention'");
+		rc = get_int((int *)((char *)k + counts[i].off), x, vn, ks);
+		if (rc)
+			return rc;
+		any |= *(int *)((char *)k + counts[i].off) > 0;
+	}
+	if (!any) {
+		snprintf(msg, sizeof(msg),
+			 "schedule '%s': 'retention' keeps nothing; give at "
+			 "least one keep_* above 0 (an empty policy would "
+			 "keep every snapshot anyway)",
+			 s->name ? s->name : "?");
+		return cfg_err(x, v, msg);
+	}
+	s->has_retention = 1;
+	return 0;
+}
 
 static int parse_registry(struct cfg_registry *r, const struct cfg_ctx *x,
 			  yaml_node_t *m)
@@ -355,6 +432,7 @@ static int parse_schedule(struct cfg_schedule *s, const struct cfg_ctx *x,
 	int rc;
 
 	s->sample = -1;
+	s->repack_threshold = -1;
 	s->line = (unsigned long)m->start_mark.line + 1;
 	rc = parse_fields(s, x, m, schedule_fields, "a schedule");
 	if (rc)
@@ -369,20 +447,31 @@ static int parse_schedule(struct cfg_schedule *s, const struct cfg_ctx *x,
 			 s->name);
 		return cfg_err(x, m, msg);
 	}
-	if (!strcmp(s->job, "prune") || !strcmp(s->job, "forget")) {
+	if (!strcmp(s->job, "forget")) {
 		snprintf(msg, sizeof(msg),
-			 "schedule '%s': job '%s' is not supported in this "
-			 "version (retention and prune come later); remove "
-			 "this schedule",
-			 s->name, s->job);
+			 "schedule '%s': there is no 'forget' job; give the "
+			 "backup schedule a 'retention' and add a 'prune' "
+			 "schedule",
+			 s->name);
 		return cfg_err(x, m, msg);
 	}
 	if (strcmp(s->job, "backup") && strcmp(s->job, "verify") &&
-	    strcmp(s->job, "drill")) {
+	    strcmp(s->job, "drill") && strcmp(s->job, "prune")) {
 		snprintf(msg, sizeof(msg),
-			 "schedule '%s': job must be backup, verify or drill, "
-			 "not '%.100s'",
+			 "schedule '%s': job must be backup, verify, drill or "
+			 "prune, not '%.100s'",
 			 s->name, s->job);
+		return cfg_err(x, m, msg);
+	}
+	if (s->has_retention && strcmp(s->job, "backup"))
+		return job_key_err(x, m, s, "retention", "backup");
+	if (s->repack_threshold >= 0 && strcmp(s->job, "prune"))
+		return job_key_err(x, m, s, "repack_threshold", "prune");
+	if (s->repack_threshold == 0 || s->repack_threshold > 100) {
+		snprintf(msg, sizeof(msg),
+			 "schedule '%s': 'repack_threshold' is a percentage "
+			 "from 1 to 100",
+			 s->name);
 		return cfg_err(x, m, msg);
 	}
 	if (s->source && strcmp(s->job, "backup"))
@@ -506,6 +595,8 @@ static int parse_root(struct config *c, const struct cfg_ctx *x,
 		else if (!strcmp(ks, "targets"))
 			PARSE_SEQ(x, v, c->targets, c->n_targets, parse_target,
 				  "targets");
+		else if (!strcmp(ks, "locks"))
+			rc = parse_fields(c, x, v, lock_fields, "'locks'");
 		else if (!strcmp(ks, "schedules"))
 			PARSE_SEQ(x, v, c->schedules, c->n_schedules,
 				  parse_schedule, "schedules");

@@ -7,6 +7,7 @@
 #ifndef CLI_CONFIG_H
 #define CLI_CONFIG_H
 
+#include "schedules/retention.h"
 #include "util/strlist.h"
 
 #include <stddef.h>
@@ -55,11 +56,15 @@ struct cfg_schedule {
 	char *name;
 	char *cron;	/* the expression as written */
 	char *timezone; /* IANA name; NULL: UTC */
-	char *job;	/* "backup", "verify" or "drill" */
+	char *job;	/* "backup", "verify", "drill" or "prune" */
 	char *source;	/* backup: one source's registry; NULL: all */
 	char *level;	/* verify: quick|hash|deep; NULL: verify's default */
 	int sample;	/* verify: percent 1-100; drill: tags; -1 unset */
 	char *to;	/* drill: registry name or URL (required) */
+	int has_retention;	  /* backup: forget by this policy after a
+				     successful backup of each source */
+	struct sched_keep retention;
+	int repack_threshold;	  /* prune: percent 1-100; -1 unset */
 	struct sched_cron *parsed; /* cron in its zone, owned */
 	unsigned long line;	   /* where it is written (for messages) */
 };
@@ -76,6 +81,12 @@ struct config {
 	struct cfg_target *targets;
 	size_t n_targets;
 	int quorum; /* write_policy: 0 = all, else { quorum: N } */
+	/* locks: { wait_seconds: N, stale_seconds: N } (store/lock.h):
+	 * how long a run waits for a conflicting lock (local run lock or a
+	 * target lock) before exit 5; 0 = do not wait. stale_seconds: a
+	 * target lock not refreshed for this long is stale (0 = default). */
+	int lock_wait;
+	int lock_stale;
 	struct cfg_schedule *schedules; /* in the order written */
 	size_t n_schedules;
 };

@@ -55,6 +55,22 @@ static const struct command commands[] = {
      "run-due runs each job whose slot has come since its last run, once "
      "(for a crontab line: * * * * * regvault -q schedule run-due); history "
      "lists the jobs that ran"},
+    {"forget", cmd_forget,
+     "forget [--source REGISTRY] [--keep-last N] [--keep-hourly N] "
+     "[--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] "
+     "[--keep-within DURATION] [--timezone ZONE] [--dry-run] [--prune] "
+     "[--json]",
+     "remove the snapshots a retention policy does not keep, per source "
+     "(restic's rules; --dry-run lists what would be kept and why); their "
+     "data stays until prune"},
+    {"prune", cmd_prune,
+     "prune [--dry-run] [--repack-threshold PERCENT] [--json]",
+     "delete the packs no snapshot needs from every target and repack "
+     "packs whose unused share exceeds the threshold (default 50); holds "
+     "the exclusive lock on the targets"},
+    {"unlock", cmd_unlock, "unlock [--all] [--json]",
+     "remove stale locks from the targets (a dead process on this host, or "
+     "not refreshed for locks.stale_seconds); --all removes every lock"},
     {"daemon", cmd_daemon, "daemon",
      "run the schedules in the foreground (for systemd): each job when due, "
      "one at a time; SIGTERM finishes the current job and exits, a second "

@@ -21,9 +21,10 @@
 #include <string.h>
 
 /* Every pack id some target lists and the catalog does not know, sorted,
- * each once. */
-static int unknown_packs(struct rv_strlist *out, struct cat *c,
-			 const struct maint_listing *l)
+ * each once; and into `vanished` the recorded packs that no target lists
+ * (when every target could be listed). */
+static int unknown_packs(struct rv_strlist *out, struct maint_list *vanished,
+			 struct cat *c, const struct maint_listing *l)
 {
 	struct cat_pack *packs = NULL;
 	struct rv_set known = RV_SET_INIT;
@@ -31,15 +32,41 @@ static int unknown_packs(struct rv_strlist *out, struct cat *c,
 	int rc;
 
 	rc = cat_pack_list(&packs, &n_packs, c);
-	for (size_t i = 0; !rc && i < n_packs; i++)
+	for (size_t i = 0; !rc && i < n_packs; i++) {
+		size_t t;
+
 		if (rv_set_add(&known, packs[i].pack_id, 64) < 0)
 			rc = rv_err_set(RV_NOMEM, "out of memory");
+		for (t = 0; !rc && t < l->n; t++)
+			if (!l->ok[t] ||
+			    maint_listing_has(l, t, packs[i].pack_id))
+				break;
+		if (!rc && l->n && t == l->n) {
+			char name[96];
+
+			maint_pack_name(name, sizeof(name), packs[i].pack_id);
+			rc = maint_list_add(vanished, name, NULL,
+					    "recorded in the catalog but on "
+					    "no target");
+		}
+	}
 	for (size_t t = 0; !rc && t < l->n; t++) {
 		for (size_t i = 0; !rc && i < l->ids[t].n; i++) {
 			const char *id = l->ids[t].items[i];
 
 			if (rv_set_has(&known, id, 64))
 				continue;
+			/* prune dropped it and deletes it later (an
+			 * interrupted prune, or Object Lock): never adopt it
+			 * back */
+			rc = cat_pending_has(c, id);
+			if (rc) {
+				rc = rc < 0 ? rc : 0;
+				if (!rc && rv_set_add(&known, id, 64) < 0)
+					rc = rv_err_set(RV_NOMEM,
+							"out of memory");
+				continue;
+			}
 			if (rv_set_add(&known, id, 64) < 0 ||
 			    rv_strlist_add(out, id) < 0)
 				rc = rv_err_set(RV_NOMEM, "out of memory");
@@ -130,7 +157,7 @@ int maint_adopt_listed(struct maint_stats *st, struct cat *c, struct store *s,
 	int rc;
 
 	maint_rec_init(&r, c, s, st);
-	rc = unknown_packs(&unknown, c, l);
+	rc = unknown_packs(&unknown, &st->vanished, c, l);
 	for (size_t i = 0; !rc && i < unknown.n; i++)
 		rc = adopt_one(&r, l, unknown.items[i], dry_run);
 	if (!rc && !dry_run && r.n_blobs)

@@ -67,6 +67,7 @@ struct maint_rec {
 	struct store *s;
 	struct maint_stats *st;
 	struct pack_blob *blobs; /* pending, chunk lists owned */
+	char (*blob_packs)[65];	 /* the pack whose index lists blobs[i] */
 	size_t n_blobs, cap_blobs;
 };
 

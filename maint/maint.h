@@ -46,6 +46,8 @@ struct maint_stats {
 					that would be) */
 	struct maint_list removable; /* unknown packs that cannot be adopted
 					(reported, never deleted) */
+	struct maint_list vanished;  /* recorded packs that no target lists
+					(every listing succeeded) */
 	/* Repair. */
 	uint64_t packs_checked;	  /* distinct packs looked at */
 	uint64_t copies_checked;  /* pack copies hashed */

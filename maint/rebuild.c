@@ -9,6 +9,7 @@
 #include "maint/internal.h"
 
 #include "catalog/catalog.h"
+#include "store/sealtext.h"
 #include "store/store.h"
 #include "store/target.h"
 #include "util/buf.h"
@@ -20,11 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The store's own cap on a snapshot record's plaintext. */
 #define SNAPSHOT_RECORD_MAX ((size_t)256 << 20)
 #define SNAPSHOT_PREFIX "snapshots/"
+#define SEAL_PREFIX "seals/"
 
 static int rebuild_packs(struct maint_rec *r, struct store *s, size_t from)
 {
@@ -140,53 +143,44 @@ static int parse_record(struct cat_snapshot *cs, struct snap_tag **tags,
 
 /* The chain of seals of a signing store: the highest sequence seen and the
  * sha256 hex of that seal's text, which the next backup continues from
- * (meta "seal_sequence" and "seal_last", see backup/backup.c). */
+ * (meta "seal_sequence" and "seal_last", see backup/backup.c). Tombstones
+ * (`regvault forget`) keep their place in the chain and count here too. */
 struct seal_chain {
 	long long sequence;
 	char last[65];
 };
 
-/* Read and verify the seal of snap_id: record_hash receives the hash of
- * the record it names, *sequence its place in the chain, which is
- * advanced. */
-static int read_seal(char record_hash[65], long long *sequence,
-		     struct seal_chain *chain, struct store *s,
-		     const char *snap_id)
+/* Read, verify and parse the seal of snap_id into *seal (release it in
+ * every case) and advance the chain. */
+static int read_seal(struct seal_text *seal, struct seal_chain *chain,
+		     struct store *s, const char *snap_id)
 {
-	struct rv_buf text = RV_BUF_INIT(SNAPSHOT_RECORD_MAX);
-	unsigned char sha[32];
-	const char *snap, *record;
-	json_t *doc = NULL, *seq;
-	int rc;
+	int rc = store_seal_read(seal, s, snap_id);
 
-	rc = store_get_seal(s, snap_id, &text);
-	if (rc)
-		goto done;
-	doc = json_loadb((const char *)text.data, text.len, 0, NULL);
-	snap = json_string_value(json_object_get(doc, "snapshot"));
-	record = json_string_value(json_object_get(doc, "record"));
-	seq = json_object_get(doc, "sequence");
-	if (!snap || strcmp(snap, snap_id) || !record || !maint_hex64(record) ||
-	    !json_is_integer(seq) || json_integer_value(seq) < 1) {
-		rc = rv_err_set(RV_CORRUPT,
-				"the seal of snapshot %s lacks its snapshot "
-				"id, record hash or sequence",
-				snap_id);
-		goto done;
+	if (!rc && seal->sequence > chain->sequence) {
+		chain->sequence = seal->sequence;
+		memcpy(chain->last, seal->self, sizeof(chain->last));
 	}
-	memcpy(record_hash, record, 65);
-	*sequence = json_integer_value(seq);
-	if (*sequence > chain->sequence) {
-		rc = rv_sha256_buf(sha, text.data, text.len);
-		if (rc)
-			goto done;
-		chain->sequence = *sequence;
-		rv_hex_encode(chain->last, sha, 32);
-	}
-done:
-	json_decref(doc);
-	rv_buf_release(&text);
 	return rc;
+}
+
+/* List a forgotten snapshot in st->notes: "forgotten on <date>" (on
+ * purpose: not a reason to call the rebuild incomplete). */
+static int skip_forgotten(struct maint_stats *st, const char *what,
+			  const struct seal_text *seal)
+{
+	time_t t = (time_t)seal->forgotten_at;
+	char when[32];
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(when, sizeof(when), "%lld",
+			 (long long)seal->forgotten_at);
+	return maint_list_add(&st->notes, what, NULL,
+			      "forgotten on %s ('regvault forget'): not "
+			      "rebuilt",
+			      when);
 }
 
 /* What orders the snapshots: their time, then (signing stores) their
@@ -231,7 +225,18 @@ static int open_snapshot(json_t **doc, struct snap_key *key,
 	memset(key, 0, sizeof(*key));
 	snprintf(what, sizeof(what), SNAPSHOT_PREFIX "%s", snap_id);
 	if (store_signs(s)) {
-		rc = read_seal(record_hash, &key->sequence, chain, s, snap_id);
+		struct seal_text seal;
+
+		rc = read_seal(&seal, chain, s, snap_id);
+		if (!rc && seal.forgotten) {
+			rc = skip_forgotten(st, what, &seal);
+			seal_text_release(&seal);
+			rv_buf_release(&plain);
+			return rc ? rc : 1;
+		}
+		key->sequence = seal.sequence;
+		memcpy(record_hash, seal.record, sizeof(record_hash));
+		seal_text_release(&seal);
 		if (!rc)
 			rc = store_get_snapshot_checked(s, snap_id, record_hash,
 							&plain);
@@ -321,6 +326,56 @@ done:
 	return rc;
 }
 
+/* The seals on target `from` whose snapshot has no record there: they are
+ * not rebuilt, but their place in the chain counts (a tombstone's above
+ * all: its snapshot was forgotten after the last backup). */
+static int rebuild_orphan_seals(struct maint_stats *st, struct store *s,
+				size_t from, const struct rv_set *records,
+				struct seal_chain *chain)
+{
+	struct rv_strlist names = RV_STRLIST_INIT;
+	const size_t plen = strlen(SEAL_PREFIX);
+	const char *tname = store_target_name(s, from);
+	int rc;
+
+	rc = target_list(store_target(s, from), SEAL_PREFIX, &names);
+	if (rc)
+		goto done;
+	rv_strlist_sort(&names);
+	for (size_t i = 0; i < names.n; i++) {
+		const char *id = names.items[i] + plen;
+		struct seal_text seal;
+
+		if (!maint_hex64(id)) {
+			rc = maint_list_add(&st->notes, names.items[i], tname,
+					    "not a seal name; ignored");
+			if (rc)
+				goto done;
+			continue;
+		}
+		if (rv_set_has(records, id, 64))
+			continue;
+		rc = read_seal(&seal, chain, s, id);
+		if (!rc && seal.forgotten)
+			rc = skip_forgotten(st, names.items[i], &seal);
+		else if (!rc)
+			rc = maint_list_add(
+			    &st->notes, names.items[i], tname,
+			    "a seal without its snapshot record on this "
+			    "target: the snapshot is not rebuilt (run "
+			    "'regvault repair' if another target has it)");
+		else if (rc != RV_NOMEM)
+			rc = maint_list_add(&st->notes, names.items[i], tname,
+					    "%s; ignored", rv_err_msg());
+		seal_text_release(&seal);
+		if (rc)
+			goto done;
+	}
+done:
+	rv_strlist_release(&names);
+	return rc;
+}
+
 /* Two passes: open every record to learn the order, then open and record
  * each in that order (records are small next to packs, and holding every
  * parsed record at once would not be). */
@@ -331,6 +386,7 @@ static int rebuild_snapshots(struct maint_stats *st, struct cat *c,
 	const size_t plen = strlen(SNAPSHOT_PREFIX);
 	struct snap_key *keys = NULL, again;
 	struct seal_chain chain;
+	struct rv_set records = RV_SET_INIT;
 	json_t *doc = NULL;
 	size_t n = 0;
 	char seq[32];
@@ -357,12 +413,20 @@ static int rebuild_snapshots(struct maint_stats *st, struct cat *c,
 				goto done;
 			continue;
 		}
+		rc = rv_set_add(&records, id, 64);
+		if (rc < 0)
+			goto done;
 		rc = open_snapshot(&doc, &keys[n], st, s, id, &chain);
 		json_decref(doc);
 		doc = NULL;
 		if (rc < 0)
 			goto done;
 		n += rc == 0;
+	}
+	if (store_signs(s)) {
+		rc = rebuild_orphan_seals(st, s, from, &records, &chain);
+		if (rc)
+			goto done;
 	}
 	qsort(keys, n, sizeof(*keys), snap_key_cmp);
 	for (size_t i = 0; i < n; i++) {
@@ -383,6 +447,7 @@ static int rebuild_snapshots(struct maint_stats *st, struct cat *c,
 	}
 done:
 	free(keys);
+	rv_set_release(&records);
 	rv_strlist_release(&names);
 	return rc;
 }

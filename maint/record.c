@@ -99,6 +99,7 @@ void maint_stats_release(struct maint_stats *st)
 	maint_list_release(&st->skipped);
 	maint_list_release(&st->adopted);
 	maint_list_release(&st->removable);
+	maint_list_release(&st->vanished);
 	maint_list_release(&st->copied);
 	maint_list_release(&st->lost);
 	maint_list_release(&st->failed);
@@ -235,16 +236,20 @@ void maint_rec_release(struct maint_rec *r)
 	for (size_t i = 0; i < r->n_blobs; i++)
 		free(r->blobs[i].chunks);
 	free(r->blobs);
+	free(r->blob_packs);
 	r->blobs = NULL;
+	r->blob_packs = NULL;
 	r->n_blobs = r->cap_blobs = 0;
 }
 
 /* Take the pack's blobs (and their chunk lists) out of ix. */
-static int keep_blobs(struct maint_rec *r, struct pack_index *ix)
+static int keep_blobs(struct maint_rec *r, struct pack_index *ix,
+		      const char *pack_id)
 {
 	if (r->n_blobs + ix->n_blobs > r->cap_blobs) {
 		size_t cap = r->cap_blobs ? r->cap_blobs : 64;
 		struct pack_blob *grown;
+		char(*packs)[65];
 
 		while (cap < r->n_blobs + ix->n_blobs)
 			cap *= 2;
@@ -252,9 +257,14 @@ static int keep_blobs(struct maint_rec *r, struct pack_index *ix)
 		if (!grown)
 			return rv_err_set(RV_NOMEM, "out of memory");
 		r->blobs = grown;
+		packs = realloc(r->blob_packs, cap * sizeof(*packs));
+		if (!packs)
+			return rv_err_set(RV_NOMEM, "out of memory");
+		r->blob_packs = packs;
 		r->cap_blobs = cap;
 	}
 	for (size_t i = 0; i < ix->n_blobs; i++) {
+		snprintf(r->blob_packs[r->n_blobs], 65, "%s", pack_id);
 		r->blobs[r->n_blobs++] = ix->blobs[i];
 		ix->blobs[i].chunks = NULL;
 		ix->blobs[i].n_chunks = 0;
@@ -285,7 +295,7 @@ int maint_rec_pack(struct maint_rec *r, const char *pack_id, uint64_t size,
 	r->st->packs++;
 	r->st->pack_bytes += size;
 	r->st->chunks += ix->n_chunks;
-	return keep_blobs(r, ix);
+	return keep_blobs(r, ix, pack_id);
 }
 
 /* 1 when every chunk of b is recorded; else 0 with the first missing one
@@ -330,6 +340,9 @@ static int record_blobs(struct maint_rec *r)
 		rc = cat_blob_add(r->c, b->digest, b->size,
 				  (const unsigned char(*)[32])b->chunks,
 				  b->n_chunks);
+		if (!rc)
+			rc = cat_blob_entry_set(r->c, b->digest,
+						r->blob_packs[i], 0);
 		if (rc == RV_INVALID) {
 			/* an index that authenticates but does not add up */
 			rc = maint_list_add(&r->st->skipped, b->digest, NULL,
@@ -349,14 +362,18 @@ static int record_blobs(struct maint_rec *r)
 		rc = cat_blob_has(r->c, b->digest);
 		if (rc < 0)
 			goto done;
-		if (rc == 1 || maint_list_has(&r->st->skipped, b->digest, NULL))
+		if (rc == 1 || maint_list_has(&r->st->skipped, b->digest, NULL) ||
+		    maint_list_has(&r->st->notes, b->digest, NULL))
 			continue;
 		rc = chunks_recorded(r, b, missing);
 		if (rc < 0)
 			goto done;
+		/* garbage a prune left in a kept pack's index, or lost with
+		 * a damaged pack (then listed in st->damaged): only a
+		 * snapshot that needs it makes the rebuild incomplete */
 		rc = maint_list_add(
-		    &r->st->skipped, b->digest, NULL,
-		    "%s: chunk %.16s is in no readable pack",
+		    &r->st->notes, b->digest, NULL,
+		    "%s not rebuilt: chunk %.16s is in no readable pack",
 		    b->kind == PACK_MANIFEST ? "manifest" : "blob", missing);
 		if (rc)
 			goto done;
@@ -571,9 +588,9 @@ static int record_manifests(struct maint_rec *r)
 			progress = 1;
 			if (rc == 2) {
 				rc = maint_list_add(
-				    &r->st->skipped, pm->digest, NULL,
-				    "manifest: its child %s '%s' is not "
-				    "recorded",
+				    &r->st->notes, pm->digest, NULL,
+				    "manifest not rebuilt: its child %s '%s' "
+				    "is not recorded",
 				    missing->is_manifest ? "manifest" : "blob",
 				    missing->digest);
 				if (rc)

@@ -1,6 +1,7 @@
 #include "restore/snapcheck.h"
 
 #include "catalog/catalog.h"
+#include "store/sealtext.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -9,8 +10,8 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-#define SEAL_TEXT_MAX ((size_t)64 << 20)
 #define RECORD_MAX ((size_t)256 << 20)
 
 struct check {
@@ -19,6 +20,7 @@ struct check {
 	struct rv_set seal_packs;  /* "pack_id:size" */
 	size_t n_catalog_tags;
 	int bad;
+	int forgotten; /* the seal is a tombstone */
 	char what[512];
 };
 
@@ -66,60 +68,47 @@ static int check_pack(void *arg, const char *pack_id, uint64_t size)
 	return 0;
 }
 
-/* Parse and check the seal; fill x->seal_packs; *record_hash <- its hash. */
+/* Parse and check the seal; fill x->seal_packs; *record_hash <- its hash.
+ * A tombstone (`regvault forget`) is RV_NOTFOUND with x->forgotten set: the
+ * snapshot is gone on purpose, nothing is damaged. */
 static int read_seal(struct check *x, struct store *s, char record_hash[65])
 {
-	struct rv_buf text = RV_BUF_INIT(SEAL_TEXT_MAX);
-	json_t *seal = NULL, *packs, *p;
-	const char *store = NULL, *snap = NULL, *record = NULL;
-	size_t i;
-	int rc = store_get_seal(s, x->snap_id, &text);
+	struct seal_text seal;
+	char when[32];
+	int rc = store_seal_read(&seal, s, x->snap_id);
 
 	if (rc)
 		goto done;
-	seal = json_loadb((const char *)text.data, text.len,
-			  JSON_REJECT_DUPLICATES, NULL);
-	if (!seal ||
-	    json_unpack(seal, "{s:s, s:s, s:s, s:o}", "store_id", &store,
-			"snapshot", &snap, "record", &record, "packs",
-			&packs) ||
-	    !json_is_array(packs) || strlen(record) != 64) {
-		rc = rv_err_set(RV_CORRUPT,
-				"the seal of snapshot %s is malformed",
-				x->snap_id);
+	if (seal.forgotten) {
+		time_t t = (time_t)seal.forgotten_at;
+		struct tm tm;
+
+		if (!gmtime_r(&t, &tm) ||
+		    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
+			snprintf(when, sizeof(when), "%lld",
+				 (long long)seal.forgotten_at);
+		x->forgotten = 1;
+		rc = rv_err_set(RV_NOTFOUND,
+				"snapshot %s was forgotten on %s ('regvault "
+				"forget'); it cannot be restored (pick another "
+				"snapshot, or run 'regvault catalog rebuild' "
+				"if the catalog still lists it)",
+				x->snap_id, when);
 		goto done;
 	}
-	if (strcmp(store, store_id(s)) || strcmp(snap, x->snap_id)) {
-		rc = rv_err_set(RV_CORRUPT,
-				"the seal stored as snapshot %s names snapshot "
-				"%s of store %s",
-				x->snap_id, snap, store);
-		goto done;
-	}
-	memcpy(record_hash, record, 65);
-	json_array_foreach(packs, i, p)
-	{
-		const char *id = NULL;
-		json_int_t size = -1;
+	memcpy(record_hash, seal.record, 65);
+	for (size_t i = 0; i < seal.n_packs; i++) {
 		char key[128];
-		int n;
-		if (json_unpack(p, "{s:s, s:I}", "id", &id, "size", &size) ||
-		    strlen(id) != 64 || size < 0) {
-			rc = rv_err_set(RV_CORRUPT,
-					"the seal of snapshot %s lists a "
-					"malformed pack",
-					x->snap_id);
-			goto done;
-		}
-		n = snprintf(key, sizeof(key), "%s:%lld", id, (long long)size);
+		int n = snprintf(key, sizeof(key), "%s:%llu", seal.packs[i].id,
+				 (unsigned long long)seal.packs[i].size);
+
 		if (rv_set_add(&x->seal_packs, key, (size_t)n) < 0) {
 			rc = RV_NOMEM;
 			goto done;
 		}
 	}
 done:
-	json_decref(seal);
-	rv_buf_release(&text);
+	seal_text_release(&seal);
 	return rc;
 }
 
@@ -188,7 +177,7 @@ int restore_check_snapshot(struct cat *c, struct store *s,
 	x.snap_id = snap_id;
 	if (store_signs(s)) {
 		rc = read_seal(&x, s, record_hash);
-		if (rc == RV_NOTFOUND)
+		if (rc == RV_NOTFOUND && !x.forgotten)
 			rc = rv_err_set(RV_CORRUPT,
 					"snapshot %s has no seal on any target "
 					"of this signing store; it cannot be "
@@ -201,7 +190,7 @@ int restore_check_snapshot(struct cat *c, struct store *s,
 	} else {
 		rc = store_get_snapshot(s, snap_id, &rec);
 	}
-	if (rc == RV_NOTFOUND)
+	if (rc == RV_NOTFOUND && !x.forgotten)
 		rc = rv_err_set(RV_CORRUPT,
 				"snapshot %s is in the catalog but its record "
 				"is on no target",

@@ -12,6 +12,7 @@
 #include "restore/verify.h"
 
 #include "catalog/catalog.h"
+#include "store/sealtext.h"
 #include "store/store.h"
 #include "store/target.h"
 #include "util/buf.h"
@@ -50,8 +51,13 @@ struct vsnap {
 	int64_t time;
 	char previous[65];
 	char self[65];	 /* sha256 of the seal text */
-	char record[65]; /* the record's hash the seal names */
+	char record[65]; /* the record's hash the seal names ("" when
+			    forgotten) */
 	int lost;	 /* no good seal or record anywhere */
+	int forgotten;	 /* the seal is a tombstone (regvault forget) */
+	int64_t forgotten_at;
+	char (*former)[65]; /* earlier texts' hashes, also chain links */
+	size_t n_former;
 };
 
 struct verify {
@@ -66,6 +72,10 @@ struct verify {
 	struct rv_set pack_ids;
 	struct vsnap *snaps;
 	size_t n_snaps, cap_snaps;
+	/* seals that are links in the chain but not snapshots to check:
+	 * tombstones, and (catalog mode) seals the catalog does not list */
+	struct vsnap *links;
+	size_t n_links, cap_links;
 	int64_t now;
 };
 
@@ -225,25 +235,61 @@ static int pack_get(struct vpack **out, struct verify *v, const char *id,
 	return 0;
 }
 
-static struct vsnap *snap_add(struct verify *v, const char *id)
+static struct vsnap *vsnap_push(struct vsnap **arr, size_t *n, size_t *cap,
+				const char *id)
 {
 	struct vsnap *sn;
 
-	if (v->n_snaps == v->cap_snaps) {
-		size_t ncap = v->cap_snaps ? 2 * v->cap_snaps : 16;
-		void *p = realloc(v->snaps, ncap * sizeof(*v->snaps));
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 16;
+		void *p = realloc(*arr, ncap * sizeof(**arr));
 
 		if (!p) {
 			rv_err_set(RV_NOMEM, "out of memory");
 			return NULL;
 		}
-		v->snaps = p;
-		v->cap_snaps = ncap;
+		*arr = p;
+		*cap = ncap;
 	}
-	sn = &v->snaps[v->n_snaps++];
+	sn = &(*arr)[(*n)++];
 	memset(sn, 0, sizeof(*sn));
 	snprintf(sn->id, sizeof(sn->id), "%s", id);
 	return sn;
+}
+
+static struct vsnap *snap_add(struct verify *v, const char *id)
+{
+	return vsnap_push(&v->snaps, &v->n_snaps, &v->cap_snaps, id);
+}
+
+static void vsnap_release(struct vsnap *sn)
+{
+	free(sn->former);
+	sn->former = NULL;
+	sn->n_former = 0;
+}
+
+/* 1 when hash is one of sn's chain hashes: its text's or a former one. */
+static int vsnap_has_hash(const struct vsnap *sn, const char *hash)
+{
+	if (!*hash)
+		return 0;
+	if (!strcmp(sn->self, hash))
+		return 1;
+	for (size_t i = 0; i < sn->n_former; i++)
+		if (!strcmp(sn->former[i], hash))
+			return 1;
+	return 0;
+}
+
+static void iso_date(char *buf, size_t size, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, size, "%lld", (long long)t);
 }
 
 /* ---- seals and records ------------------------------------------------ */
@@ -256,68 +302,48 @@ enum small_state {
 	SMALL_FAILED,
 };
 
-/* Parse a verified seal text into sn (and, keyless, its packs). */
+/* Parse a verified seal text into sn (and, keyless, its packs). Fails
+ * (message set) when the text is malformed or names another snapshot or
+ * store. */
 static int seal_parse(struct verify *v, struct vsnap *sn, const char *text,
-		      int take_packs)
+		      size_t len, int take_packs)
 {
-	json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	json_t *packs = NULL, *p;
-	const char *store = NULL, *snap = NULL, *record = NULL, *prev = NULL;
-	json_int_t seq = 0, time_v = 0;
-	unsigned char sha[32];
-	size_t i;
-	int rc = 0;
+	struct seal_text seal;
+	int rc = seal_text_parse(&seal, text, len);
 
-	if (!doc ||
-	    json_unpack(doc, "{s:s, s:s, s:s, s:s, s:I, s:I, s:o}", "store_id",
-			&store, "snapshot", &snap, "record", &record,
-			"previous", &prev, "sequence", &seq, "time", &time_v,
-			"packs", &packs) ||
-	    !json_is_array(packs) || !hex64(record) || seq < 1 ||
-	    (*prev && !hex64(prev))) {
-		rc = RV_CORRUPT;
+	if (!rc && (strcmp(seal.store_id, store_id(v->s)) ||
+		    strcmp(seal.snapshot, sn->id)))
+		rc = rv_err_set(RV_CORRUPT,
+				"the seal names snapshot %.12s of store %s",
+				seal.snapshot, seal.store_id);
+	for (size_t i = 0; !rc && take_packs && i < seal.n_packs; i++) {
+		struct vpack *vp = NULL;
+
+		rc = pack_get(&vp, v, seal.packs[i].id, seal.packs[i].size);
+		if (!rc && !rv_strlist_has(&vp->sealed_by, sn->id))
+			rc = rv_strlist_add(&vp->sealed_by, sn->id);
+	}
+	if (!rc && seal.n_former) {
+		sn->former = malloc(seal.n_former * sizeof(*sn->former));
+		if (!sn->former)
+			rc = rv_err_set(RV_NOMEM, "out of memory");
+		else
+			memcpy(sn->former, seal.former,
+			       seal.n_former * sizeof(*sn->former));
+		sn->n_former = sn->former ? seal.n_former : 0;
+	}
+	if (rc)
 		goto done;
-	}
-	if (strcmp(store, store_id(v->s)) || strcmp(snap, sn->id)) {
-		rc = RV_CORRUPT;
-		goto done;
-	}
-	json_array_foreach(packs, i, p)
-	{
-		const char *id = NULL;
-		json_int_t size = -1;
-
-		if (json_unpack(p, "{s:s, s:I}", "id", &id, "size", &size) ||
-		    !hex64(id) || size < 0) {
-			rc = RV_CORRUPT;
-			goto done;
-		}
-	}
-	if (take_packs)
-		json_array_foreach(packs, i, p)
-		{
-			const char *id =
-			    json_string_value(json_object_get(p, "id"));
-			struct vpack *vp = NULL;
-
-			rc = pack_get(&vp, v, id,
-				      (uint64_t)json_integer_value(
-					  json_object_get(p, "size")));
-			if (!rc && !rv_strlist_has(&vp->sealed_by, sn->id))
-				rc = rv_strlist_add(&vp->sealed_by, sn->id);
-			if (rc)
-				goto done;
-		}
-	sn->sequence = seq;
-	sn->time = time_v;
-	snprintf(sn->previous, sizeof(sn->previous), "%s", prev);
-	snprintf(sn->record, sizeof(sn->record), "%s", record);
-	rc = rv_sha256_buf(sha, text, strlen(text));
-	if (!rc)
-		rv_hex_encode(sn->self, sha, 32);
-	sn->seal_good = !rc;
+	sn->sequence = seal.sequence;
+	sn->time = seal.time;
+	sn->forgotten = seal.forgotten;
+	sn->forgotten_at = seal.forgotten_at;
+	memcpy(sn->previous, seal.previous, sizeof(sn->previous));
+	memcpy(sn->record, seal.record, sizeof(sn->record));
+	memcpy(sn->self, seal.self, sizeof(sn->self));
+	sn->seal_good = 1;
 done:
-	json_decref(doc);
+	seal_text_release(&seal);
 	return rc;
 }
 
@@ -362,7 +388,8 @@ static int check_seal(struct verify *v, struct vsnap *sn, int take_packs,
 		if (rc == RV_NOMEM)
 			break;
 		if (!rc && !sn->seal_good)
-			rc = seal_parse(v, sn, rv_buf_cstr(&text), take_packs);
+			rc = seal_parse(v, sn, (const char *)text.data,
+					text.len, take_packs);
 		else if (!rc) {
 			/* another good copy: it must be the same seal */
 			unsigned char sha[32];
@@ -385,6 +412,15 @@ static int check_seal(struct verify *v, struct vsnap *sn, int take_packs,
 		}
 		if (rc == RV_NOMEM)
 			break;
+		if (rc == RV_UNSUPPORTED) {
+			/* a newer regvault's seal: not damage, not checked */
+			st[t] = SMALL_FAILED;
+			rc = v->selected[t]
+				 ? list_add(&v->r->failed, name, tname(v, t),
+					    "cannot check: %s", rv_err_msg())
+				 : 0;
+			continue;
+		}
 		st[t] = rc ? SMALL_BAD : SMALL_GOOD;
 		rc = 0;
 	}
@@ -508,7 +544,7 @@ static int check_snapshot_files(struct verify *v, struct vsnap *sn,
 					  "verifies: the snapshot cannot be "
 					  "trusted or restored"
 					: "no readable seal");
-	if (!rc && sn->seal_good) {
+	if (!rc && sn->seal_good && !sn->forgotten) {
 		rc = check_record(v, sn, st);
 		snprintf(name, sizeof(name), "snapshots/%s", sn->id);
 		if (!rc)
@@ -535,10 +571,12 @@ static int snap_by_sequence(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-/* The chain of good seals: sequences 1, 2, ... each naming the previous
- * seal's hash. A gap or a wrong link means a seal was deleted, rolled back
- * or forged. Two seals with one number (an interrupted backup whose seal
- * was put but whose catalog commit failed) are noted only. */
+/* The chain of good seals (the snapshots' and the links'): sequences 1,
+ * 2, ... each naming one of the previous seal's hashes (its text's, or one
+ * its text replaced: forget and prune re-sign seals and keep the old
+ * hashes in "former"). A gap or a wrong link means a seal was deleted,
+ * rolled back or forged. Two seals with one number (an interrupted backup
+ * whose seal was put but whose catalog commit failed) are noted only. */
 static int check_chain(struct verify *v)
 {
 	struct vsnap *sorted = NULL;
@@ -547,12 +585,18 @@ static int check_chain(struct verify *v)
 	char *meta = NULL;
 	int rc = 0;
 
-	sorted = malloc((v->n_snaps ? v->n_snaps : 1) * sizeof(*sorted));
+	sorted =
+	    malloc((v->n_snaps + v->n_links ? v->n_snaps + v->n_links : 1) *
+		   sizeof(*sorted));
 	if (!sorted)
 		return rv_err_set(RV_NOMEM, "out of memory");
+	/* shallow copies: sorted owns nothing */
 	for (size_t i = 0; i < v->n_snaps; i++)
 		if (v->snaps[i].seal_good)
 			sorted[n++] = v->snaps[i];
+	for (size_t i = 0; i < v->n_links; i++)
+		if (v->links[i].seal_good)
+			sorted[n++] = v->links[i];
 	qsort(sorted, n, sizeof(*sorted), snap_by_sequence);
 	for (size_t i = 0; !rc && i < n; i++) {
 		const struct vsnap *cur = &sorted[i],
@@ -582,12 +626,13 @@ static int check_chain(struct verify *v)
 				      "%lld follows %lld (a snapshot was "
 				      "deleted or rolled back)",
 				      cur->sequence, prev->sequence);
-		} else if (strcmp(cur->previous, prev->self)) {
+		} else if (!vsnap_has_hash(prev, cur->previous)) {
 			/* a fork after a duplicate number may link to the
 			 * other seal of that number */
-			int linked = i >= 2 &&
-				     sorted[i - 2].sequence == prev->sequence &&
-				     !strcmp(cur->previous, sorted[i - 2].self);
+			int linked =
+			    i >= 2 &&
+			    sorted[i - 2].sequence == prev->sequence &&
+			    vsnap_has_hash(&sorted[i - 2], cur->previous);
 			if (!linked) {
 				v->r->lost_other = 1;
 				rc = list_add(&v->r->problems, what, NULL,
@@ -629,6 +674,105 @@ static int add_catalog_pack(void *arg, const char *pack_id, uint64_t size)
 	return pack_get(&p, arg, pack_id, size);
 }
 
+static int seal_name_ok(const char *name)
+{
+	return !strncmp(name, "seals/", 6) && hex64(name + 6);
+}
+
+/* The snapshot ids of every seal any target lists, sorted; a target that
+ * cannot be listed goes to the failed list. *listed counts the others. */
+static int list_seal_names(struct verify *v, struct rv_strlist *names,
+			   size_t *listed)
+{
+	struct rv_strlist here = RV_STRLIST_INIT;
+	struct rv_set seen = RV_SET_INIT;
+	int rc = 0;
+
+	*listed = 0;
+	for (size_t t = 0; !rc && t < v->n_targets; t++) {
+		rv_strlist_release(&here);
+		rc = target_list(store_target(v->s, t), "seals/", &here);
+		if (rc == RV_NOMEM)
+			break;
+		if (rc) {
+			rc = list_add(&v->r->failed, "seals/", tname(v, t),
+				      "cannot list: %s", rv_err_msg());
+			continue;
+		}
+		(*listed)++;
+		for (size_t i = 0; !rc && i < here.n; i++) {
+			if (!seal_name_ok(here.items[i]))
+				continue;
+			rc = rv_set_add(&seen, here.items[i] + 6, 64);
+			if (rc == 1)
+				rc = rv_strlist_add(names, here.items[i] + 6);
+		}
+	}
+	rv_strlist_release(&here);
+	rv_set_release(&seen);
+	rv_strlist_sort(names);
+	return rc;
+}
+
+/* Catalog mode: seals on the targets that the catalog does not list still
+ * hold their places in the chain: tombstones of forgotten snapshots, and
+ * snapshots another host backed up (or whose backup stopped after its
+ * seal). Each is verified on every target and becomes a chain link. */
+static int add_chain_links(struct verify *v)
+{
+	struct rv_strlist names = RV_STRLIST_INIT;
+	struct rv_set known = RV_SET_INIT;
+	enum small_state *st =
+	    calloc(v->n_targets ? v->n_targets : 1, sizeof(*st));
+	size_t listed = 0;
+	int rc = 0;
+
+	if (!st)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	for (size_t i = 0; rc >= 0 && i < v->n_snaps; i++)
+		rc = rv_set_add(&known, v->snaps[i].id, 64);
+	if (rc >= 0)
+		rc = list_seal_names(v, &names, &listed);
+	for (size_t i = 0; !rc && i < names.n; i++) {
+		struct vsnap *sn;
+		char name[96], what[96];
+		int lost = 0;
+
+		if (rv_set_has(&known, names.items[i], 64))
+			continue;
+		sn = vsnap_push(&v->links, &v->n_links, &v->cap_links,
+				names.items[i]);
+		if (!sn) {
+			rc = RV_NOMEM;
+			break;
+		}
+		rc = check_seal(v, sn, 0, st);
+		snprintf(name, sizeof(name), "seals/%s", sn->id);
+		if (!rc)
+			rc = report_small(v, name, st,
+					  "its signature does not verify with "
+					  "the store's public key (or it names "
+					  "another snapshot)",
+					  &lost);
+		if (rc || !sn->seal_good) {
+			vsnap_release(sn);
+			v->n_links--;
+			continue;
+		}
+		snprintf(what, sizeof(what), "snapshot %s", sn->id);
+		if (!sn->forgotten)
+			rc = list_add(&v->r->notes, what, NULL,
+				      "snapshot on the targets but not in the "
+				      "catalog: run 'regvault catalog "
+				      "rebuild', or it is another host's "
+				      "backup");
+	}
+	free(st);
+	rv_set_release(&known);
+	rv_strlist_release(&names);
+	return rc;
+}
+
 static int plan_from_catalog(struct verify *v)
 {
 	struct cat_snapshot *list = NULL;
@@ -657,44 +801,67 @@ static int plan_from_catalog(struct verify *v)
 	for (size_t i = 0; !rc && i < v->n_snaps; i++)
 		rc = cat_snapshot_packs(v->c, v->snaps[i].id, add_catalog_pack,
 					v);
-	for (size_t i = 0; !rc && store_signs(v->s) && i < v->n_snaps; i++)
-		rc = check_snapshot_files(v, &v->snaps[i], 0);
+	for (size_t i = 0; !rc && store_signs(v->s) && i < v->n_snaps; i++) {
+		struct vsnap *sn = &v->snaps[i];
+		char what[96], when[40];
+
+		rc = check_snapshot_files(v, sn, 0);
+		if (rc || !sn->forgotten)
+			continue;
+		/* forget signs the tombstone, then drops the catalog rows */
+		iso_date(when, sizeof(when), sn->forgotten_at);
+		snprintf(what, sizeof(what), "snapshot %s", sn->id);
+		rc = list_add(&v->r->notes, what, NULL,
+			      "forgotten on %s but still in the catalog (an "
+			      "interrupted 'regvault forget'?): run 'regvault "
+			      "forget' again, or 'regvault catalog rebuild'",
+			      when);
+	}
+	if (!rc && store_signs(v->s) && !v->o->snapshot)
+		rc = add_chain_links(v);
 	if (!rc && store_signs(v->s) && !v->o->snapshot)
 		rc = check_chain(v);
 	return rc;
 }
 
-static int seal_name_ok(const char *name)
+/* Move the tombstones among the snapshots to the chain links: a forgotten
+ * snapshot has no record or packs to check. */
+static int snaps_to_links(struct verify *v)
 {
-	return !strncmp(name, "seals/", 6) && hex64(name + 6);
-}
+	size_t kept = 0;
 
-/* Keyless: the seals on the targets are the list of snapshots. */
-static int plan_from_seals(struct verify *v)
-{
-	struct rv_strlist names = RV_STRLIST_INIT, here = RV_STRLIST_INIT;
-	const char *ref = v->o->snapshot;
-	size_t listed = 0;
-	int rc = 0;
+	for (size_t i = 0; i < v->n_snaps; i++) {
+		struct vsnap *sn;
 
-	for (size_t t = 0; !rc && t < v->n_targets; t++) {
-		rv_strlist_release(&here);
-		rc = target_list(store_target(v->s, t), "seals/", &here);
-		if (rc == RV_NOMEM)
-			break;
-		if (rc) {
-			rc = list_add(&v->r->failed, "seals/", tname(v, t),
-				      "cannot list: %s", rv_err_msg());
+		if (!v->snaps[i].forgotten) {
+			v->snaps[kept++] = v->snaps[i];
 			continue;
 		}
-		listed++;
-		for (size_t i = 0; !rc && i < here.n; i++)
-			if (seal_name_ok(here.items[i]) &&
-			    !rv_strlist_has(&names, here.items[i] + 6))
-				rc = rv_strlist_add(&names, here.items[i] + 6);
+		sn = vsnap_push(&v->links, &v->n_links, &v->cap_links,
+				v->snaps[i].id);
+		if (!sn) {
+			/* what is left in snaps[i..] is released with it */
+			memmove(&v->snaps[kept], &v->snaps[i],
+				(v->n_snaps - i) * sizeof(*v->snaps));
+			v->n_snaps = kept + (v->n_snaps - i);
+			return RV_NOMEM;
+		}
+		*sn = v->snaps[i]; /* takes over its former hashes */
 	}
-	rv_strlist_release(&here);
-	rv_strlist_sort(&names);
+	v->n_snaps = kept;
+	return 0;
+}
+
+/* Keyless: the seals on the targets are the list of snapshots (and the
+ * tombstones, links of the chain). */
+static int plan_from_seals(struct verify *v)
+{
+	struct rv_strlist names = RV_STRLIST_INIT;
+	const char *ref = v->o->snapshot;
+	size_t listed = 0;
+	char when[40];
+	int rc = list_seal_names(v, &names, &listed);
+
 	if (!rc && !listed)
 		rc = rv_err_set(RV_IO, "no target could be listed");
 	/* which snapshots: every one, or the one ref names */
@@ -726,8 +893,17 @@ static int plan_from_seals(struct verify *v)
 			rc = RV_NOMEM;
 		if (!rc)
 			rc = check_snapshot_files(v, &v->snaps[0], 1);
+		if (!rc && v->snaps[0].forgotten) {
+			iso_date(when, sizeof(when), v->snaps[0].forgotten_at);
+			rc = rv_err_set(RV_INVALID,
+					"snapshot %s was forgotten on %s "
+					"('regvault forget'): there is nothing "
+					"to verify",
+					v->snaps[0].id, when);
+		}
 	} else if (!rc && ref) {
-		/* latest: the good seal with the highest sequence */
+		/* latest: the good seal of a snapshot (not a tombstone) with
+		 * the highest sequence */
 		struct vsnap best;
 		size_t found = 0;
 
@@ -744,12 +920,15 @@ static int plan_from_seals(struct verify *v)
 			rc = st ? check_seal(v, sn, 0, st)
 				: rv_err_set(RV_NOMEM, "out of memory");
 			free(st);
-			if (!rc && sn->seal_good &&
+			if (!rc && sn->seal_good && !sn->forgotten &&
 			    (!found || sn->sequence > best.sequence)) {
-				best = *sn;
+				memcpy(best.id, sn->id, sizeof(best.id));
+				best.sequence = sn->sequence;
 				found = 1;
 			}
 		}
+		for (size_t i = 0; i < v->n_snaps; i++)
+			vsnap_release(&v->snaps[i]);
 		v->n_snaps = 0;
 		/* the seal checks above counted nothing as reported */
 		v->r->seals_checked = 0;
@@ -767,6 +946,8 @@ static int plan_from_seals(struct verify *v)
 				rc = RV_NOMEM;
 		for (size_t i = 0; !rc && i < v->n_snaps; i++)
 			rc = check_snapshot_files(v, &v->snaps[i], 1);
+		if (!rc)
+			rc = snaps_to_links(v);
 		if (!rc)
 			rc = check_chain(v);
 	}
@@ -1356,7 +1537,12 @@ done:
 		rv_strlist_release(&v.packs[i].sealed_by);
 	}
 	free(v.packs);
+	for (size_t i = 0; i < v.n_snaps; i++)
+		vsnap_release(&v.snaps[i]);
+	for (size_t i = 0; i < v.n_links; i++)
+		vsnap_release(&v.links[i]);
 	free(v.snaps);
+	free(v.links);
 	free(v.selected);
 	rv_set_release(&v.pack_ids);
 	return rc;

@@ -461,6 +461,139 @@ int s3_xml_parse_list(struct s3_list_page *page, const char *xml, size_t len)
 	return rc;
 }
 
+/* ---- ListObjectVersions -----------------------------------------------*/
+
+struct versions_ctx {
+	struct s3_versions_page *page;
+	char *key, *version_id; /* of the entry being read */
+	size_t added;
+	int root_ok;
+};
+
+/* Replace *slot with a copy of a text node of 1 to max bytes. */
+static int text_dup(char **slot, const struct xml_node *n, size_t max,
+		    const char *what)
+{
+	if (n->full_len == 0 || n->full_len > max)
+		return rv_err_set(RV_CORRUPT,
+				  "s3 version listing has a %s of %zu bytes "
+				  "(want 1 to %zu)",
+				  what, n->full_len, max);
+	if (strlen(n->text) != n->len)
+		return rv_err_set(
+		    RV_CORRUPT, "s3 version listing has a %s with a NUL", what);
+	free(*slot);
+	*slot = strdup(n->text);
+	return *slot ? 0 : rv_err_set(RV_NOMEM, "out of memory");
+}
+
+static int versions_cb(void *arg, const struct xml_node *n)
+{
+	struct versions_ctx *c = arg;
+	struct s3_versions_page *page = c->page;
+	const char *p = n->path;
+	const char *entry;
+	int rc;
+
+	if (n->depth == 1) {
+		c->root_ok = !strcmp(p, "ListVersionsResult");
+		return 0;
+	}
+	if (strncmp(p, "ListVersionsResult/", 19))
+		return 0;
+	p += 19;
+	if (!strcmp(p, "IsTruncated")) {
+		if (!strcmp(n->text, "true"))
+			page->truncated = 1;
+		else if (!strcmp(n->text, "false"))
+			page->truncated = 0;
+		else
+			return rv_err_set(RV_CORRUPT,
+					  "s3 version listing has IsTruncated "
+					  "'%.20s'",
+					  n->text);
+		return 0;
+	}
+	if (!strcmp(p, "NextKeyMarker"))
+		return n->full_len ? text_dup(&page->next_key_marker, n,
+					      S3_KEY_MAX, "NextKeyMarker")
+				   : 0;
+	if (!strcmp(p, "NextVersionIdMarker"))
+		return n->full_len
+			   ? text_dup(&page->next_version_id_marker, n,
+				      S3_VERSION_ID_MAX, "NextVersionIdMarker")
+			   : 0;
+	if (!strncmp(p, "Version", 7) && (p[7] == '/' || !p[7]))
+		entry = p + 7;
+	else if (!strncmp(p, "DeleteMarker", 12) && (p[12] == '/' || !p[12]))
+		entry = p + 12;
+	else
+		return 0;
+	if (!strcmp(entry, "/Key"))
+		return text_dup(&c->key, n, S3_KEY_MAX, "key");
+	if (!strcmp(entry, "/VersionId"))
+		return text_dup(&c->version_id, n, S3_VERSION_ID_MAX,
+				"version id");
+	if (*entry) /* another field of an entry */
+		return 0;
+	/* the end of one <Version> or <DeleteMarker> */
+	if (!c->key || !c->version_id)
+		return rv_err_set(RV_CORRUPT,
+				  "s3 version listing has a %s without %s", p,
+				  c->key ? "VersionId" : "Key");
+	if (c->added >= S3_PAGE_KEYS_MAX)
+		return rv_err_set(RV_CORRUPT,
+				  "s3 version listing page has more than %d "
+				  "entries",
+				  S3_PAGE_KEYS_MAX);
+	/* rv_strlist_take owns the string even when it fails */
+	rc = rv_strlist_take(page->keys, c->key);
+	c->key = NULL;
+	if (rc)
+		return rc;
+	rc = rv_strlist_take(page->version_ids, c->version_id);
+	c->version_id = NULL;
+	if (rc) {
+		free(page->keys->items[--page->keys->n]); /* keep in step */
+		return rc;
+	}
+	c->added++;
+	return 0;
+}
+
+int s3_xml_parse_versions(struct s3_versions_page *page, const char *xml,
+			  size_t len)
+{
+	struct versions_ctx c = {page, NULL, NULL, 0, 0};
+	size_t keys0 = page->keys->n, ids0 = page->version_ids->n;
+	int rc;
+
+	page->truncated = 0;
+	page->next_key_marker = NULL;
+	page->next_version_id_marker = NULL;
+	rc = xml_walk(xml, len, versions_cb, &c);
+	if (!rc && !c.root_ok)
+		rc = rv_err_set(RV_CORRUPT, "s3 version listing is not a "
+					    "ListVersionsResult");
+	if (!rc && page->truncated && !page->next_key_marker)
+		rc = rv_err_set(RV_CORRUPT, "s3 version listing is truncated "
+					    "but has no NextKeyMarker");
+	if (rc) {
+		while (page->keys->n > keys0)
+			free(page->keys->items[--page->keys->n]);
+		while (page->version_ids->n > ids0)
+			free(page->version_ids->items[--page->version_ids->n]);
+		free(page->next_key_marker);
+		free(page->next_version_id_marker);
+		page->next_key_marker = NULL;
+		page->next_version_id_marker = NULL;
+		page->truncated = 0;
+	}
+	free(c.key);
+	free(c.version_id);
+	return rc;
+}
+
 /* ---- errors, multipart -----------------------------------------------*/
 
 /* Copy text into a fixed field: cut at a UTF-8 boundary, control

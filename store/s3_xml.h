@@ -1,7 +1,7 @@
 /* s3_xml.h - the S3 wire format without the network: the XML bodies S3
- * answers with (ListObjectsV2 pages, errors, multipart uploads), and the
- * URLs and query strings we sign (libcurl 7.88 signs them exactly as
- * written, so they must already be canonical).
+ * answers with (ListObjectsV2 and ListObjectVersions pages, errors,
+ * multipart uploads), and the URLs and query strings we sign (libcurl
+ * 7.88 signs them exactly as written, so they must already be canonical).
  *
  * The XML reader is hand-written and bounded: a body larger than
  * S3_XML_MAX, nesting deeper than 16, a text node longer than its cap, an
@@ -36,6 +36,30 @@ struct s3_list_page {
  * than ListBucketResult, a key longer than S3_KEY_MAX or empty, more than
  * S3_PAGE_KEYS_MAX keys, or IsTruncated true without a token. RV_NOMEM. */
 int s3_xml_parse_list(struct s3_list_page *page, const char *xml, size_t len);
+
+#define S3_VERSION_ID_MAX 1024 /* a VersionId we accept */
+
+/* One ListObjectVersions page (GET ?versions). Each <Version> and each
+ * <DeleteMarker> appends its Key to keys and its VersionId to
+ * version_ids, in document order, so the two lists stay in step. */
+struct s3_versions_page {
+	struct rv_strlist *keys;	/* appended to; owned by the caller */
+	struct rv_strlist *version_ids; /* appended to; owned by the caller */
+	int truncated;			/* <IsTruncated>true */
+	char *next_key_marker;		/* <NextKeyMarker> or NULL; owned */
+	char *next_version_id_marker;	/* <NextVersionIdMarker> or NULL;
+					   owned */
+};
+
+/* Parse a ListVersionsResult into page. RV_CORRUPT on malformed XML, a
+ * root other than ListVersionsResult, an entry without Key or VersionId,
+ * a key empty or longer than S3_KEY_MAX, a version id empty or longer
+ * than S3_VERSION_ID_MAX, more than S3_PAGE_KEYS_MAX entries, or
+ * IsTruncated true without NextKeyMarker (NextVersionIdMarker may be
+ * absent). On failure nothing is left appended and the markers are NULL.
+ * RV_NOMEM. */
+int s3_xml_parse_versions(struct s3_versions_page *page, const char *xml,
+			  size_t len);
 
 /* An S3 error body: <Error><Code>..</Code><Message>..</Message>.. */
 struct s3_error {

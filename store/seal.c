@@ -1,5 +1,6 @@
 /* seal.c - signed snapshot seals and checked snapshot records. */
 #include "store/frame.h"
+#include "store/sealtext.h"
 #include "store/sign.h"
 #include "store/store.h"
 #include "store/store_internal.h"
@@ -24,12 +25,17 @@ const char *store_fingerprint(const struct store *s)
 	return s->has_signing ? s->fingerprint : NULL;
 }
 
-int store_put_seal(struct store *s, const char *snap_id, const char *seal_text)
+/* Sign seal_text and put seals/<snap_id>: on as many targets as the write
+ * policy needs, or (every) on each one. */
+static int put_seal(struct store *s, const char *snap_id, const char *seal_text,
+		    int every)
 {
 	unsigned char raw[32], sig[SIGN_SIG_LEN];
 	char sig_hex[2 * SIGN_SIG_LEN + 1], name[96];
+	unsigned char *ok = NULL;
 	json_t *doc = NULL;
 	char *text = NULL;
+	size_t good = 0, first_bad = 0;
 	int rc;
 
 	if (!s->has_signing)
@@ -45,16 +51,43 @@ int store_put_seal(struct store *s, const char *snap_id, const char *seal_text)
 	doc = json_pack("{s:i, s:s, s:s}", "version", 1, "seal", seal_text,
 			"signature", sig_hex);
 	text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	if (!text) {
+	ok = calloc(s->n_targets ? s->n_targets : 1, 1);
+	if (!text || !ok) {
 		rc = rv_err_set(RV_NOMEM, "out of memory");
 		goto done;
 	}
 	snprintf(name, sizeof(name), "seals/%s", snap_id);
-	rc = store_put_all(s, name, text, strlen(text), NULL);
+	rc = store_put_all(s, name, text, strlen(text), ok);
+	if (rc || !every)
+		goto done;
+	for (size_t i = s->n_targets; i-- > 0;) {
+		good += ok[i];
+		if (!ok[i])
+			first_bad = i;
+	}
+	if (good < s->n_targets)
+		rc = rv_err_set(RV_IO,
+				"'%s' reached %zu of %zu target(s) and must "
+				"reach every one; target '%s' did not take it "
+				"(fix it and run the command again)",
+				name, good, s->n_targets,
+				s->targets[first_bad]->name);
 done:
+	free(ok);
 	free(text);
 	json_decref(doc);
 	return rc;
+}
+
+int store_put_seal(struct store *s, const char *snap_id, const char *seal_text)
+{
+	return put_seal(s, snap_id, seal_text, 0);
+}
+
+int store_put_seal_all(struct store *s, const char *snap_id,
+		       const char *seal_text)
+{
+	return put_seal(s, snap_id, seal_text, 1);
 }
 
 int store_seal_verify(struct rv_buf *out, const unsigned char pub[32],
@@ -238,6 +271,34 @@ int store_seal_check(struct store *s, const void *file, size_t len)
 				  "store %s (format %d) has no signing key",
 				  s->id, s->format);
 	rc = store_seal_verify(&text, s->sign_pub, file, len);
+	rv_buf_release(&text);
+	return rc;
+}
+
+/* The store's cap on a seal file; its text is smaller. */
+#define SEAL_READ_MAX ((size_t)64 << 20)
+
+int store_seal_read(struct seal_text *out, struct store *s,
+		    const char *snap_id)
+{
+	struct rv_buf text = RV_BUF_INIT(SEAL_READ_MAX);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_get_seal(s, snap_id, &text);
+	if (rc)
+		goto done;
+	rc = seal_text_parse(out, (const char *)text.data, text.len);
+	if (rc == RV_CORRUPT)
+		rc = rv_err_set(RV_CORRUPT, "the seal of snapshot %s: %s",
+				snap_id, rv_err_msg());
+	if (!rc && (strcmp(out->snapshot, snap_id) ||
+		    strcmp(out->store_id, store_id(s))))
+		rc = rv_err_set(RV_CORRUPT,
+				"the seal stored as snapshot %s names snapshot "
+				"%s of store %s; run 'regvault verify'",
+				snap_id, out->snapshot, out->store_id);
+done:
 	rv_buf_release(&text);
 	return rc;
 }

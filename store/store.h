@@ -155,10 +155,24 @@ int store_put_snapshot(struct store *s, const char *snap_id,
  * Anyone with the public key alone can check it. RV_UNSUPPORTED for a
  * format 1 store, which has no signing key. */
 int store_put_seal(struct store *s, const char *snap_id, const char *seal_text);
+/* The same, but every target must take it whatever the write policy
+ * (forget and prune re-sign seals before deleting what the old text
+ * named): RV_IO naming the first target that did not, or its own code
+ * when fewer targets than the policy needs took it. */
+int store_put_seal_all(struct store *s, const char *snap_id,
+		       const char *seal_text);
 /* The seal text of snap_id from the first target whose copy verifies with
  * the store's public key, appended to out. RV_NOTFOUND when no target has
  * one; RV_CORRUPT when every copy fails its signature. */
 int store_get_seal(struct store *s, const char *snap_id, struct rv_buf *out);
+/* Read snap_id's seal (store_get_seal), parse its text into *out
+ * (store/sealtext.h) and check that it names this snapshot and store
+ * (RV_CORRUPT, naming both, otherwise; a malformed text is RV_CORRUPT
+ * "the seal of snapshot X: ..."). Release *out with seal_text_release in
+ * every case. */
+struct seal_text;
+int store_seal_read(struct seal_text *out, struct store *s,
+		    const char *snap_id);
 /* Verify a seal file's bytes against a public key (no store needed: for
  * keyless checks); the seal text is appended to out. RV_CORRUPT. */
 int store_seal_verify(struct rv_buf *out, const unsigned char pub[32],

@@ -34,7 +34,9 @@ struct target_ops {
 	 * (temporary files are never listed). */
 	int (*list)(struct target *t, const char *prefix,
 		    struct rv_strlist *names);
-	/* Remove name; absent is not an error. */
+	/* Remove name; absent is not an error. RV_LOCKED: retained by
+	 * Object Lock (s3); the object is left as it is (still readable;
+	 * its versions that were not locked are deleted). */
 	int (*del)(struct target *t, const char *name);
 	void (*free)(struct target *t);
 };
@@ -56,8 +58,7 @@ int target_get_range(struct target *t, const char *name, uint64_t off,
 		     uint64_t len, struct rv_buf *out);
 int target_get(struct target *t, const char *name, struct rv_buf *out);
 int target_stat(struct target *t, const char *name, uint64_t *size);
-int target_list(struct target *t, const char *prefix,
-		struct rv_strlist *names);
+int target_list(struct target *t, const char *prefix, struct rv_strlist *names);
 int target_del(struct target *t, const char *name);
 void target_free(struct target *t);
 

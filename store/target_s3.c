@@ -11,10 +11,10 @@
 
 #include "store/s3_xml.h"
 #include "store/target.h"
-#include "util/httphdr.h"
 #include "util/buf.h"
 #include "util/digest.h"
 #include "util/err.h"
+#include "util/httphdr.h"
 #include "util/log.h"
 #include "util/strlist.h"
 
@@ -46,6 +46,7 @@
 #define S3_PREFIX_MAX 512
 #define S3_LOCK_DAYS_MAX 36500
 #define S3_SECRET_MAX 1024
+#define S3_VERSIONS_MAX 100000 /* versions of one key we delete */
 
 static const char EMPTY_SHA256[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -104,6 +105,8 @@ struct s3_resp {
 	char content_range[128];
 	char etag[S3_ETAG_MAX];
 	char version_id[S3_ETAG_MAX]; /* x-amz-version-id */
+	char lock_until[64];	      /* x-amz-object-lock-retain-until-date */
+	char legal_hold[8];	      /* x-amz-object-lock-legal-hold */
 	struct rv_buf err_body;
 	struct s3_error err; /* parsed from err_body after a failure */
 	int tries;
@@ -132,6 +135,8 @@ static void resp_clear(struct s3_resp *resp)
 	resp->content_range[0] = '\0';
 	resp->etag[0] = '\0';
 	resp->version_id[0] = '\0';
+	resp->lock_until[0] = '\0';
+	resp->legal_hold[0] = '\0';
 	rv_buf_reset(&resp->err_body);
 	memset(&resp->err, 0, sizeof(resp->err));
 }
@@ -188,6 +193,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	} else if (IS("x-amz-version-id")) {
 		if (vlen < S3_ETAG_MAX)
 			copy_field(resp->version_id, sizeof(resp->version_id),
+				   v, vlen);
+	} else if (IS("x-amz-object-lock-retain-until-date")) {
+		if (vlen < sizeof(resp->lock_until))
+			copy_field(resp->lock_until, sizeof(resp->lock_until),
+				   v, vlen);
+	} else if (IS("x-amz-object-lock-legal-hold")) {
+		if (vlen < sizeof(resp->legal_hold))
+			copy_field(resp->legal_hold, sizeof(resp->legal_hold),
 				   v, vlen);
 	}
 #undef IS
@@ -796,6 +809,13 @@ static int body_hashes(const struct target_s3 *s, const struct s3_src *src,
 			s->lock_days ? md5_b64 : NULL);
 }
 
+/* Object Lock retention for a put: everything but lock files, which must
+ * be deleted when a run ends (store/lock.h). */
+static int retained(const struct target_s3 *s, const char *name)
+{
+	return s->lock_days > 0 && strncmp(name, "locks/", 6) != 0;
+}
+
 static int put_single(struct target_s3 *s, const char *name, const char *key,
 		      const struct s3_src *src)
 {
@@ -817,7 +837,7 @@ static int put_single(struct target_s3 *s, const char *name, const char *key,
 	req.sha256 = sha_hex;
 	req.md5 = s->lock_days ? md5_b64 : NULL;
 	req.content_type = "application/octet-stream";
-	req.lock = s->lock_days > 0;
+	req.lock = retained(s, name);
 	req.idempotent = 1;
 	resp_init(&resp);
 	rc = s3_do(s, &req, &resp);
@@ -951,7 +971,7 @@ static int put_multipart(struct target_s3 *s, const char *name, const char *key,
 	req.key = key;
 	req.query = rv_buf_cstr(&query);
 	req.content_type = "application/octet-stream";
-	req.lock = s->lock_days > 0;
+	req.lock = retained(s, name);
 	req.out = &xml;
 	rc = s3_do(s, &req, &resp);
 	if (rc)
@@ -1062,7 +1082,7 @@ static int put_multipart(struct target_s3 *s, const char *name, const char *key,
 	if (!rc) {
 		free(upload_id);
 		upload_id = NULL;
-		if (s->lock_days)
+		if (retained(s, name))
 			rc = set_retention(s, name, key, resp.version_id);
 	}
 done:
@@ -1352,6 +1372,280 @@ done:
 	return rc;
 }
 
+/* Normalise a retain-until date to "YYYY-MM-DDTHH:MM:SSZ": RGW sends
+ * nanoseconds ("...:17.000000000Z"), AWS milliseconds. 0 when it is not
+ * a UTC RFC 3339 time. */
+static int lock_date_norm(char out[32], const char *v)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	const char *p = v + 19;
+
+	for (size_t i = 0; i < 19; i++) {
+		if (shape[i] == 'd' ? !(v[i] >= '0' && v[i] <= '9')
+				    : v[i] != shape[i])
+			return 0;
+	}
+	if (*p == '.') {
+		p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return 0;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (strcmp(p, "Z") && strcmp(p, "+00:00"))
+		return 0;
+	memcpy(out, v, 19);
+	memcpy(out + 19, "Z", 2);
+	return 1;
+}
+
+/* GET one page of a bucket listing (query names and values, sorted by
+ * name) into xml. */
+static int get_page(struct target_s3 *s, struct s3_resp *resp,
+		    struct rv_buf *query, struct rv_buf *xml, const char **qn,
+		    const char **qv, size_t nq, const char *what,
+		    const char *name)
+{
+	struct s3_req req;
+	int rc;
+
+	rv_buf_reset(query);
+	rc = s3_query(query, qn, qv, nq);
+	if (rc)
+		return rc;
+	memset(&req, 0, sizeof(req));
+	req.what = what;
+	req.name = name;
+	req.method = "GET";
+	req.query = rv_buf_cstr(query);
+	req.idempotent = 1;
+	req.out = xml;
+	rv_buf_reset(xml);
+	return s3_do(s, &req, resp);
+}
+
+/* Append to ids the version ids of every version and delete marker of
+ * exactly key (ListObjectVersions with prefix = key, paged). */
+static int list_versions(struct target_s3 *s, const char *name, const char *key,
+			 struct rv_strlist *ids)
+{
+	struct rv_buf query = RV_BUF_INIT(S3_TOKEN_MAX * 4);
+	struct rv_buf xml = RV_BUF_INIT(S3_XML_MAX);
+	struct rv_strlist keys = RV_STRLIST_INIT, vids = RV_STRLIST_INIT;
+	struct s3_versions_page page = {&keys, &vids, 0, NULL, NULL};
+	struct s3_resp resp;
+	char *key_marker = NULL, *vid_marker = NULL, max_keys[16];
+	int rc = 0, empty_pages = 0;
+
+	resp_init(&resp);
+	snprintf(max_keys, sizeof(max_keys), "%u", s->page_keys);
+	for (;;) {
+		const char *qn[5], *qv[5];
+		size_t nq = 0;
+		int other_key = 0;
+
+		if (key_marker) {
+			qn[nq] = "key-marker";
+			qv[nq++] = key_marker;
+		}
+		qn[nq] = "max-keys";
+		qv[nq++] = max_keys;
+		qn[nq] = "prefix";
+		qv[nq++] = key;
+		if (vid_marker) {
+			qn[nq] = "version-id-marker";
+			qv[nq++] = vid_marker;
+		}
+		qn[nq] = "versions";
+		qv[nq++] = "";
+		rc = get_page(s, &resp, &query, &xml, qn, qv, nq,
+			      "list the versions of", name);
+		if (rc)
+			goto done;
+		rc = s3_xml_parse_versions(&page, (const char *)xml.data,
+					   xml.len);
+		if (rc) {
+			rc = rv_err_set(rc,
+					"s3 target '%s': cannot list the "
+					"versions of '%s': %s",
+					s->base.name, name, rv_err_msg());
+			goto done;
+		}
+		for (size_t i = 0; i < keys.n; i++) {
+			if (strcmp(keys.items[i], key)) {
+				/* a longer key under the same prefix: keys
+				 * come sorted, so ours are all behind us */
+				other_key = 1;
+				continue;
+			}
+			if (ids->n >= S3_VERSIONS_MAX) {
+				rc = rv_err_set(RV_TOOBIG,
+						"s3 target '%s': '%s' has more "
+						"than %d versions",
+						s->base.name, name,
+						S3_VERSIONS_MAX);
+				goto done;
+			}
+			rc = rv_strlist_add(ids, vids.items[i]);
+			if (rc)
+				goto done;
+		}
+		empty_pages = keys.n ? 0 : empty_pages + 1;
+		rv_strlist_release(&keys);
+		rv_strlist_release(&vids);
+		if (!page.truncated || other_key)
+			break;
+		if ((key_marker && !strcmp(key_marker, page.next_key_marker) &&
+		     !strcmp(vid_marker ? vid_marker : "",
+			     page.next_version_id_marker
+				 ? page.next_version_id_marker
+				 : "")) ||
+		    empty_pages > S3_EMPTY_PAGES_MAX) {
+			rc = rv_err_set(RV_CORRUPT,
+					"s3 target '%s': the version listing "
+					"of '%s' does not advance",
+					s->base.name, name);
+			goto done;
+		}
+		free(key_marker);
+		free(vid_marker);
+		key_marker = page.next_key_marker;
+		vid_marker = page.next_version_id_marker;
+		page.next_key_marker = page.next_version_id_marker = NULL;
+	}
+done:
+	free(page.next_key_marker);
+	free(page.next_version_id_marker);
+	free(key_marker);
+	free(vid_marker);
+	rv_strlist_release(&keys);
+	rv_strlist_release(&vids);
+	resp_release(&resp);
+	rv_buf_release(&query);
+	rv_buf_release(&xml);
+	return rc;
+}
+
+/* What Object Lock says about one version: its retain-until date
+ * (normalised, "" when not given) and whether a legal hold is on. A
+ * failed HEAD leaves both empty. */
+static void version_lock_info(struct target_s3 *s, const char *name,
+			      const char *key, const char *version_id,
+			      char until[32], int *legal_hold)
+{
+	struct rv_buf query = RV_BUF_INIT(S3_TOKEN_MAX * 4);
+	struct s3_req req = {0};
+	struct s3_resp resp;
+
+	until[0] = '\0';
+	*legal_hold = 0;
+	resp_init(&resp);
+	if (s3_query(&query, (const char *[]){"versionId"},
+		     (const char *[]){version_id}, 1))
+		goto done;
+	req.what = "check the retention of";
+	req.name = name;
+	req.method = "HEAD";
+	req.key = key;
+	req.query = rv_buf_cstr(&query);
+	req.idempotent = 1;
+	if (s3_do(s, &req, &resp))
+		goto done;
+	if (!lock_date_norm(until, resp.lock_until))
+		until[0] = '\0';
+	*legal_hold = !strcasecmp(resp.legal_hold, "ON");
+done:
+	resp_release(&resp);
+	rv_buf_release(&query);
+}
+
+/* Delete every version (and delete marker) of key, one by one: on a
+ * versioned bucket a plain DELETE only hides the object behind a marker.
+ * Versions under Object Lock are left as they are and give RV_LOCKED,
+ * after every other version was deleted. */
+static int del_versions(struct target_s3 *s, const char *name, const char *key)
+{
+	struct rv_strlist ids = RV_STRLIST_INIT;
+	struct rv_buf query = RV_BUF_INIT(S3_TOKEN_MAX * 4);
+	struct s3_req req = {0};
+	struct s3_resp resp;
+	char until[32] = "", denied[S3_ERR_CODE_MAX + S3_ERR_MSG_MAX + 16];
+	size_t locked = 0, held = 0, deleted = 0;
+	int rc;
+
+	denied[0] = '\0';
+	resp_init(&resp);
+	rc = list_versions(s, name, key, &ids);
+	if (rc)
+		goto done;
+	for (size_t i = 0; i < ids.n; i++) {
+		char v_until[32];
+		int v_held;
+
+		rv_buf_reset(&query);
+		rc = s3_query(&query, (const char *[]){"versionId"},
+			      (const char *[]){ids.items[i]}, 1);
+		if (rc)
+			goto done;
+		memset(&req, 0, sizeof(req));
+		req.what = "delete a version of";
+		req.name = name;
+		req.method = "DELETE";
+		req.key = key;
+		req.query = rv_buf_cstr(&query);
+		req.idempotent = 1;
+		rc = s3_do(s, &req, &resp);
+		if (!rc) {
+			deleted++;
+			continue;
+		}
+		if (rc == RV_NOTFOUND && !code_is(&resp.err, "NoSuchBucket")) {
+			rc = 0; /* gone already */
+			continue;
+		}
+		if (!(resp.status == 403 && code_is(&resp.err, "AccessDenied")))
+			goto done;
+		/* Object Lock refuses with 403 AccessDenied */
+		rc = 0;
+		locked++;
+		snprintf(denied, sizeof(denied), "403 %s%s%s", resp.err.code,
+			 resp.err.message[0] ? ": " : "", resp.err.message);
+		version_lock_info(s, name, key, ids.items[i], v_until, &v_held);
+		if (v_held)
+			held++;
+		if (strcmp(v_until, until) > 0)
+			memcpy(until, v_until, sizeof(until));
+	}
+	rv_debug("s3 target '%s': '%s': %zu version(s) listed, %zu deleted, "
+		 "%zu under Object Lock",
+		 s->base.name, name, ids.n, deleted, locked);
+	if (!locked)
+		goto done;
+	if (held)
+		rc = rv_err_set(RV_LOCKED,
+				"s3 target '%s': '%s' is under an Object Lock "
+				"legal hold%s%s; it can be deleted once the "
+				"hold is removed%s",
+				s->base.name, name,
+				until[0] ? " and retained until " : "", until,
+				until[0] ? " and that date has passed" : "");
+	else if (until[0])
+		rc = rv_err_set(RV_LOCKED,
+				"s3 target '%s': '%s' is retained by Object "
+				"Lock until %s; prune will retry it later",
+				s->base.name, name, until);
+	else
+		rc = rv_err_set(RV_LOCKED,
+				"s3 target '%s': '%s' is retained by Object "
+				"Lock (%s); prune will retry it later",
+				s->base.name, name, denied);
+done:
+	rv_strlist_release(&ids);
+	rv_buf_release(&query);
+	resp_release(&resp);
+	return rc;
+}
+
 static int s3_del(struct target *t, const char *name)
 {
 	struct target_s3 *s = to_s3(t);
@@ -1366,6 +1660,12 @@ static int s3_del(struct target *t, const char *name)
 	key = full_key(s, name);
 	if (!key)
 		return RV_NOMEM;
+	if (s->lock_days) {
+		/* the bucket is versioned: delete for real, or say why not */
+		rc = del_versions(s, name, key);
+		free(key);
+		return rc;
+	}
 	resp_init(&resp);
 	req.what = "delete";
 	req.name = name;
@@ -1413,7 +1713,6 @@ static int s3_list(struct target *t, const char *prefix,
 	struct rv_buf xml = RV_BUF_INIT(S3_XML_MAX);
 	struct rv_strlist keys = RV_STRLIST_INIT;
 	struct s3_list_page page = {&keys, 0, NULL};
-	struct s3_req req = {0};
 	struct s3_resp resp;
 	char *full = NULL, *token = NULL, max_keys[16], label[S3_KEY_MAX + 8];
 	size_t plen = strlen(s->prefix), n0 = names->n;
@@ -1453,19 +1752,8 @@ static int s3_list(struct target *t, const char *prefix,
 		qv[nq++] = max_keys;
 		qn[nq] = "prefix";
 		qv[nq++] = full;
-		rv_buf_reset(&query);
-		rc = s3_query(&query, qn, qv, nq);
-		if (rc)
-			goto done;
-		memset(&req, 0, sizeof(req));
-		req.what = "list";
-		req.name = label;
-		req.method = "GET";
-		req.query = rv_buf_cstr(&query);
-		req.idempotent = 1;
-		req.out = &xml;
-		rv_buf_reset(&xml);
-		rc = s3_do(s, &req, &resp);
+		rc = get_page(s, &resp, &query, &xml, qn, qv, nq, "list",
+			      label);
 		if (rc)
 			goto done;
 		rc = s3_xml_parse_list(&page, (const char *)xml.data, xml.len);

@@ -25,6 +25,15 @@
  * answers (XML, Content-Range) -> RV_CORRUPT or RV_NET. The secret key is
  * never put in a message or log line.
  *
+ * Deleting: without object_lock_days a plain DELETE (on a versioned
+ * bucket that only adds a delete marker). With object_lock_days the
+ * bucket is versioned, so del lists every version and delete marker of
+ * exactly that key (ListObjectVersions, paged) and deletes each by
+ * versionId. A version that Object Lock keeps (403 AccessDenied) is left
+ * as it is while the others go; del then gives RV_LOCKED, naming the
+ * retain-until date read with a HEAD of that version (the latest date
+ * when several are kept), or the legal hold. Absent is not an error.
+ *
  * A target holds one libcurl handle (kept alive between requests): use
  * it from one thread at a time; open one target per thread otherwise.
  *

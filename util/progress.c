@@ -66,3 +66,18 @@ const char *rv_human_bytes(char *buf, unsigned long bufsize,
 		snprintf(buf, bufsize, "%.1f %s", v, units[u]);
 	return buf;
 }
+
+const char *rv_human_age(char *buf, unsigned long bufsize, long long age)
+{
+	if (age < 0)
+		snprintf(buf, bufsize, "in the future (clock skew)");
+	else if (age < 120)
+		snprintf(buf, bufsize, "%lld s ago", age);
+	else if (age < 3 * 3600)
+		snprintf(buf, bufsize, "%lld min ago", age / 60);
+	else if (age < 48 * 3600)
+		snprintf(buf, bufsize, "%lld h ago", age / 3600);
+	else
+		snprintf(buf, bufsize, "%lld days ago", age / 86400);
+	return buf;
+}

@@ -13,4 +13,8 @@ void rv_progress_done(void);
 const char *rv_human_bytes(char *buf, unsigned long bufsize,
 			   unsigned long long n);
 
+/* "42 s ago", "12 min ago", "3 h ago", "5 days ago"; a negative age is
+ * "in the future (clock skew)". Returns buf. */
+const char *rv_human_age(char *buf, unsigned long bufsize, long long age);
+
 #endif

@@ -8,7 +8,8 @@
 # each backup runs once at its slot, the verify once on Sunday, a second
 # call at the same instant runs nothing; a 3-day gap catches up with ONE
 # backup; `schedule list` shows the next runs, `schedule history` the runs.
-# Config errors (prune/forget jobs, keys of another job) are refused at load.
+# Config errors (forget jobs, bad retentions, keys of another job) are
+# refused at load.
 # Then `regvault daemon`: runs a due job at start, logs a SIGHUP reload (and
 # keeps its config when the new one is invalid), and exits 0 on SIGTERM.
 set -euo pipefail
@@ -147,10 +148,14 @@ sed -i "s|url: http://127.0.0.1:[0-9]*|url: $src_URL|" "$RV_CONFIG"
 
 step "config errors are refused at load"
 bad=$RV_WORK/bad.yml
-for spec in "job: prune|not supported in this version" \
-	"job: forget|not supported in this version" \
+for spec in "job: forget|there is no 'forget' job" \
 	"job: backup\n    level: deep|'level' belongs to verify jobs, not 'backup'" \
-	"job: backup\n    retention: { keep_daily: 7 }|'retention' is not supported in this version" \
+	"job: verify\n    retention: { keep_daily: 7 }|'retention' belongs to backup jobs" \
+	"job: backup\n    retention: { keep_daily: 0 }|'retention' keeps nothing" \
+	"job: backup\n    retention: { keep_dayly: 7 }|keep_dayly" \
+	"job: backup\n    retention: { keep_within: 3w }|keep_within" \
+	"job: prune\n    repack_threshold: 0|percentage from 1 to 100" \
+	"job: backup\n    repack_threshold: 40|'repack_threshold' belongs to prune jobs" \
 	"job: drill|a drill needs 'to'" \
 	"job: verify\n    sample: 300|percentage from 1 to 100" \
 	"job: backup\n    timezone: Mars/Base|unknown time zone 'Mars/Base'"; do
@@ -174,7 +179,7 @@ rc=0
 if [[ $rc != 2 ]] || ! grep -q "schedule name 'x' is used twice" "$RV_ERR"; then
 	die "duplicate names: exit $rc: $(cat "$RV_ERR")"
 fi
-pass "prune/forget jobs, misplaced keys, bad zones and duplicate names are refused"
+pass "forget jobs, bad retentions, misplaced keys, bad zones and duplicate names are refused"
 
 step "daemon: runs what is due at start, reloads on SIGHUP, exits 0 on SIGTERM"
 dcfg=$RV_WORK/daemon.yml

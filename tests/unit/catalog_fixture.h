@@ -56,7 +56,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void chunk_id(unsigned char id[32], unsigned n)
+static inline void chunk_id(unsigned char id[32], unsigned n)
 {
 	unsigned char seed[4] = {(unsigned char)(n >> 24),
 				 (unsigned char)(n >> 16),
@@ -65,14 +65,14 @@ static void chunk_id(unsigned char id[32], unsigned n)
 	assert_int_equal(rv_sha256_buf(id, seed, sizeof(seed)), 0);
 }
 
-static void digest_of(char out[RV_DIGEST_MAX], const char *text)
+static inline void digest_of(char out[RV_DIGEST_MAX], const char *text)
 {
 	assert_int_equal(rv_digest_of(out, text, strlen(text)), 0);
 }
 
 /* A pack holding one chunk (number n, 10 plain bytes) on the given
  * targets. */
-static void add_pack(struct cat *c, const char *pack_id, unsigned n,
+static inline void add_pack(struct cat *c, const char *pack_id, unsigned n,
 		     const char *t1, const char *t2)
 {
 	unsigned char id[32];
@@ -89,7 +89,7 @@ static void add_pack(struct cat *c, const char *pack_id, unsigned n,
 }
 
 /* A 10-byte blob made of chunk n. */
-static void add_blob(struct cat *c, const char *digest, unsigned n)
+static inline void add_blob(struct cat *c, const char *digest, unsigned n)
 {
 	unsigned char ids[1][32];
 
@@ -98,7 +98,7 @@ static void add_blob(struct cat *c, const char *digest, unsigned n)
 	    cat_blob_add(c, digest, 10, (const unsigned char(*)[32])ids, 1), 0);
 }
 
-static void ref_to(struct cat_ref *r, const char *digest, int is_manifest)
+static inline void ref_to(struct cat_ref *r, const char *digest, int is_manifest)
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(r->digest, sizeof(r->digest), "%s", digest);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "store/s3_xml.h"
 #include "store/target.h"
 #include "store/target_s3.h"
 #include "util/buf.h"
@@ -21,6 +22,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -590,9 +592,12 @@ static void test_s3_object_lock_refuses_delete_of_version(void **state)
 	assert_int_equal(out.len, 11 * MiB);
 	assert_memory_equal(out.data, data, out.len);
 
-	/* the target's own delete only adds a delete marker: the locked
-	 * version stays readable by version id */
-	assert_int_equal(target_del(t, "snapshots/s1"), 0);
+	/* the target's delete refuses honestly (no delete marker that
+	 * would hide the object while its bytes stay) */
+	assert_int_equal(target_del(t, "snapshots/s1"), RV_LOCKED);
+	assert_int_equal(target_del(t, "packs/p1"), RV_LOCKED);
+	assert_non_null(strstr(rv_err_msg(), "'packs/p1' is retained by "
+					     "Object Lock until "));
 	snprintf(path, sizeof(path),
 		 "/%s?prefix=locked%%2Fsnapshots&versions=", E.lock_bucket);
 	{
@@ -600,11 +605,296 @@ static void test_s3_object_lock_refuses_delete_of_version(void **state)
 		raw_req(&r, "GET", path, NULL, NULL);
 		assert_int_equal(r.status, 200);
 		assert_non_null(strstr(rv_buf_cstr(&r.body), "<Version>"));
-		assert_non_null(strstr(rv_buf_cstr(&r.body), "<DeleteMarker>"));
+		assert_null(strstr(rv_buf_cstr(&r.body), "<DeleteMarker>"));
 		raw_done(&r);
 	}
 	free(data);
 	rv_buf_release(&out);
+	target_free(t);
+}
+
+/* "a/b/c" -> "a%2Fb%2Fc" (test keys have no other special bytes) */
+static void enc_slashes(char *out, size_t cap, const char *key)
+{
+	size_t n = 0;
+	for (; *key && n + 4 < cap; key++) {
+		if (*key == '/') {
+			memcpy(out + n, "%2F", 3);
+			n += 3;
+		} else {
+			out[n++] = *key;
+		}
+	}
+	out[n] = '\0';
+}
+
+/* The versions and delete markers of exactly key in the lock bucket, as
+ * ListObjectVersions shows them: *entries in all, *markers of them
+ * delete markers (counted from the raw body: the prefix must then cover
+ * key only). */
+static void lock_versions(const char *key, size_t *entries, size_t *markers)
+{
+	struct rv_strlist keys = RV_STRLIST_INIT, ids = RV_STRLIST_INIT;
+	struct s3_versions_page page = {&keys, &ids, 0, NULL, NULL};
+	char path[1024], enc[512];
+	const char *p;
+	struct raw r;
+
+	enc_slashes(enc, sizeof(enc), key);
+	snprintf(path, sizeof(path), "/%s?prefix=%s&versions=", E.lock_bucket,
+		 enc);
+	raw_req(&r, "GET", path, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	if (s3_xml_parse_versions(&page, (const char *)r.body.data, r.body.len))
+		fail_msg("version listing: %s", rv_err_msg());
+	assert_false(page.truncated);
+	*entries = 0;
+	for (size_t i = 0; i < keys.n; i++)
+		if (!strcmp(keys.items[i], key))
+			(*entries)++;
+	*markers = 0;
+	for (p = rv_buf_cstr(&r.body); (p = strstr(p, "<DeleteMarker>")); p++)
+		(*markers)++;
+	free(page.next_key_marker);
+	free(page.next_version_id_marker);
+	rv_strlist_release(&keys);
+	rv_strlist_release(&ids);
+	raw_done(&r);
+}
+
+/* "... until 2026-12-01T10:00:00Z; ..." -> seconds since the epoch */
+static time_t date_in_msg(const char *msg)
+{
+	const char *u = strstr(msg, " until ");
+	struct tm tm = {0};
+	char z = 0;
+
+	assert_non_null(u);
+	if (sscanf(u + 7, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon,
+		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 ||
+	    z != 'Z')
+		fail_msg("no date in: %s", msg);
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+static void test_s3_lock_del_of_retained_object_names_the_date(void **state)
+{
+	struct target_s3_config c = base_cfg(E.lock_bucket, "ret/");
+	struct rv_buf out = RV_BUF_INIT(1024);
+	const char *name = "packs/ab/"
+			   "ab00000000000000000000000000000000000000000000000"
+			   "000000000000001";
+	char want[512], key[256];
+	struct target *t;
+	size_t entries, markers;
+	time_t put_at, until;
+	uint64_t size = 0;
+	ENV();
+
+	c.object_lock_days = 1;
+	t = open_s3(&c);
+	put_at = time(NULL);
+	assert_int_equal(target_put_buf(t, name, "sealed pack", 11), 0);
+	assert_int_equal(target_del(t, name), RV_LOCKED);
+	snprintf(want, sizeof(want),
+		 "s3 target 'offsite': '%s' is retained by Object Lock until ",
+		 name);
+	assert_memory_equal(rv_err_msg(), want, strlen(want));
+	assert_non_null(strstr(rv_err_msg(), "; prune will retry it later"));
+	/* retain-until = put time + 1 day, to the second */
+	until = date_in_msg(rv_err_msg());
+	assert_true(until >= put_at + 86400 - 1);
+	assert_true(until <= time(NULL) + 86400 + 1);
+
+	/* still there, readable, and no delete marker hides it */
+	assert_int_equal(target_stat(t, name, &size), 0);
+	assert_int_equal(size, 11);
+	assert_int_equal(target_get(t, name, &out), 0);
+	assert_string_equal(rv_buf_cstr(&out), "sealed pack");
+	snprintf(key, sizeof(key), "ret/%s", name);
+	lock_versions(key, &entries, &markers);
+	assert_int_equal(entries, 1);
+	assert_int_equal(markers, 0);
+
+	/* the same again: still locked, nothing changed */
+	assert_int_equal(target_del(t, name), RV_LOCKED);
+	lock_versions(key, &entries, &markers);
+	assert_int_equal(entries, 1);
+	assert_int_equal(markers, 0);
+	rv_buf_release(&out);
+	target_free(t);
+}
+
+static void
+test_s3_lock_del_removes_every_version_without_retention(void **state)
+{
+	struct target_s3_config plain_c = base_cfg(E.lock_bucket, "unret/");
+	struct target_s3_config lock_c = base_cfg(E.lock_bucket, "unret/");
+	struct rv_buf out = RV_BUF_INIT(1024);
+	struct target *plain, *locked;
+	char path[512];
+	size_t entries, markers;
+	uint64_t size;
+	ENV();
+
+	/* a second handle on the lock bucket with object_lock_days = 0
+	 * puts versions without retention */
+	plain = open_s3(&plain_c);
+	lock_c.object_lock_days = 1;
+	locked = open_s3(&lock_c);
+	target_s3_set_test_knobs(locked, 2, 0); /* pages of 2 entries */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(target_put_buf(plain, "packs/cd/x", "v", 1),
+				 0);
+	/* a delete marker in between, then a newest version */
+	snprintf(path, sizeof(path), "/%s/unret/packs/cd/x", E.lock_bucket);
+	assert_int_equal(raw_status("DELETE", path, NULL, NULL), 204);
+	assert_int_equal(target_put_buf(plain, "packs/cd/x", "v4", 2), 0);
+	/* a longer key under the same prefix is not touched */
+	assert_int_equal(target_put_buf(plain, "packs/cd/x2", "other", 5), 0);
+	lock_versions("unret/packs/cd/x", &entries, &markers);
+	assert_int_equal(entries, 5);
+	assert_int_equal(markers, 1);
+
+	assert_int_equal(target_del(locked, "packs/cd/x"), 0);
+	lock_versions("unret/packs/cd/x", &entries, &markers);
+	assert_int_equal(entries, 0);
+	assert_int_equal(markers, 0);
+	assert_int_equal(target_stat(locked, "packs/cd/x", &size), RV_NOTFOUND);
+	assert_int_equal(target_get(plain, "packs/cd/x2", &out), 0);
+	assert_string_equal(rv_buf_cstr(&out), "other");
+	lock_versions("unret/packs/cd/x2", &entries, &markers);
+	assert_int_equal(entries, 1);
+
+	/* absent is not an error, and leaves no marker behind */
+	assert_int_equal(target_del(locked, "packs/cd/x"), 0);
+	assert_int_equal(target_del(locked, "never/was"), 0);
+	lock_versions("unret/never/was", &entries, &markers);
+	assert_int_equal(entries, 0);
+	assert_int_equal(markers, 0);
+	rv_buf_release(&out);
+	target_free(plain);
+	target_free(locked);
+}
+
+static void
+test_s3_lock_del_deletes_what_it_can_beside_a_retained_version(void **state)
+{
+	struct target_s3_config plain_c = base_cfg(E.lock_bucket, "mixed/");
+	struct target_s3_config lock_c = base_cfg(E.lock_bucket, "mixed/");
+	struct rv_buf out = RV_BUF_INIT(1024);
+	struct target *plain, *locked;
+	size_t entries, markers;
+	ENV();
+
+	plain = open_s3(&plain_c);
+	lock_c.object_lock_days = 1;
+	locked = open_s3(&lock_c);
+	assert_int_equal(target_put_buf(plain, "snapshots/s", "old", 3), 0);
+	assert_int_equal(target_put_buf(locked, "snapshots/s", "kept", 4), 0);
+	assert_int_equal(target_put_buf(plain, "snapshots/s", "new1", 4), 0);
+	assert_int_equal(target_put_buf(plain, "snapshots/s", "new2", 4), 0);
+	lock_versions("mixed/snapshots/s", &entries, &markers);
+	assert_int_equal(entries, 4);
+
+	assert_int_equal(target_del(locked, "snapshots/s"), RV_LOCKED);
+	assert_non_null(strstr(rv_err_msg(), "'snapshots/s' is retained by "
+					     "Object Lock until 20"));
+	/* only the retained version is left, and it is what one reads */
+	lock_versions("mixed/snapshots/s", &entries, &markers);
+	assert_int_equal(entries, 1);
+	assert_int_equal(markers, 0);
+	assert_int_equal(target_get(plain, "snapshots/s", &out), 0);
+	assert_string_equal(rv_buf_cstr(&out), "kept");
+
+	/* the plain handle's delete is the old plain DELETE: a marker */
+	assert_int_equal(target_del(plain, "snapshots/s"), 0);
+	lock_versions("mixed/snapshots/s", &entries, &markers);
+	assert_int_equal(entries, 2);
+	assert_int_equal(markers, 1);
+	/* the lock handle removes the marker, keeps the retained version */
+	assert_int_equal(target_del(locked, "snapshots/s"), RV_LOCKED);
+	lock_versions("mixed/snapshots/s", &entries, &markers);
+	assert_int_equal(entries, 1);
+	assert_int_equal(markers, 0);
+	rv_buf_release(&out);
+	target_free(plain);
+	target_free(locked);
+}
+
+static long put_legal_hold(const char *key, const char *version,
+			   const char *status)
+{
+	char body[256], path[512], md5_hdr[64];
+	unsigned char dig[16];
+	char b64[32];
+	const char *extra[] = {md5_hdr, NULL};
+
+	snprintf(body, sizeof(body),
+		 "<LegalHold xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/"
+		 "\"><Status>%s</Status></LegalHold>",
+		 status);
+	assert_int_equal(
+	    EVP_Digest(body, strlen(body), dig, NULL, EVP_md5(), NULL), 1);
+	EVP_EncodeBlock((unsigned char *)b64, dig, 16);
+	snprintf(md5_hdr, sizeof(md5_hdr), "Content-MD5: %s", b64);
+	snprintf(path, sizeof(path), "/%s/%s?legal-hold=&versionId=%s",
+		 E.lock_bucket, key, version);
+	return raw_status("PUT", path, body, extra);
+}
+
+static void test_s3_lock_del_under_legal_hold_is_locked(void **state)
+{
+	struct target_s3_config plain_c = base_cfg(E.lock_bucket, "hold/");
+	struct target_s3_config lock_c = base_cfg(E.lock_bucket, "hold/");
+	struct target *plain, *locked;
+	char path[512], version[256];
+	size_t entries, markers;
+	uint64_t size;
+	struct raw r;
+	ENV();
+
+	plain = open_s3(&plain_c);
+	lock_c.object_lock_days = 1;
+	locked = open_s3(&lock_c);
+	assert_int_equal(target_put_buf(plain, "keys/k", "slot", 4), 0);
+	snprintf(path, sizeof(path), "/%s/hold/keys/k", E.lock_bucket);
+	raw_req(&r, "HEAD", path, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	snprintf(version, sizeof(version), "%s", r.version_id);
+	raw_done(&r);
+	assert_true(version[0] != '\0');
+	assert_int_equal(put_legal_hold("hold/keys/k", version, "ON"), 200);
+
+	assert_int_equal(target_del(locked, "keys/k"), RV_LOCKED);
+	assert_string_equal(rv_err_msg(),
+			    "s3 target 'offsite': 'keys/k' is under an Object "
+			    "Lock legal hold; it can be deleted once the hold "
+			    "is removed");
+	assert_int_equal(target_stat(locked, "keys/k", &size), 0);
+
+	assert_int_equal(put_legal_hold("hold/keys/k", version, "OFF"), 200);
+	assert_int_equal(target_del(locked, "keys/k"), 0);
+	assert_int_equal(target_stat(locked, "keys/k", &size), RV_NOTFOUND);
+	lock_versions("hold/keys/k", &entries, &markers);
+	assert_int_equal(entries, 0);
+	target_free(plain);
+	target_free(locked);
+}
+
+static void test_s3_lock_del_on_missing_bucket_is_notfound(void **state)
+{
+	struct target_s3_config c = base_cfg("rvtest-no-such-bucket", "");
+	struct target *t;
+	ENV();
+
+	c.object_lock_days = 1;
+	t = open_s3(&c);
+	assert_int_equal(target_del(t, "packs/ab/x"), RV_NOTFOUND);
+	assert_non_null(strstr(rv_err_msg(), "bucket 'rvtest-no-such-bucket' "
+					     "does not exist"));
 	target_free(t);
 }
 
@@ -767,6 +1057,14 @@ int main(void)
 	    cmocka_unit_test(test_s3_wrong_secret_is_auth_error),
 	    cmocka_unit_test(test_s3_missing_bucket_is_notfound),
 	    cmocka_unit_test(test_s3_object_lock_refuses_delete_of_version),
+	    cmocka_unit_test(
+		test_s3_lock_del_of_retained_object_names_the_date),
+	    cmocka_unit_test(
+		test_s3_lock_del_removes_every_version_without_retention),
+	    cmocka_unit_test(
+		test_s3_lock_del_deletes_what_it_can_beside_a_retained_version),
+	    cmocka_unit_test(test_s3_lock_del_under_legal_hold_is_locked),
+	    cmocka_unit_test(test_s3_lock_del_on_missing_bucket_is_notfound),
 	    cmocka_unit_test(test_s3_object_lock_on_plain_bucket_says_why),
 	    cmocka_unit_test(test_s3_virtual_host_style_on_localhost),
 	    cmocka_unit_test(test_s3_refused_connection_is_net_error),

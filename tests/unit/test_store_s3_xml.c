@@ -170,6 +170,205 @@ static void test_list_too_many_keys_is_corrupt(void **state)
 	rv_buf_release(&xml);
 }
 
+static int parse_versions(struct rv_strlist *keys, struct rv_strlist *ids,
+			  struct s3_versions_page *page, const char *xml)
+{
+	page->keys = keys;
+	page->version_ids = ids;
+	return s3_xml_parse_versions(page, xml, strlen(xml));
+}
+
+static void versions_page_release(struct s3_versions_page *page)
+{
+	free(page->next_key_marker);
+	free(page->next_version_id_marker);
+	page->next_key_marker = page->next_version_id_marker = NULL;
+}
+
+/* A page as Ceph RGW 16.2 sends it (max-keys=3): a delete marker first,
+ * then versions, newest first, then the next key under the prefix. */
+static void test_versions_page_from_rgw_with_markers(void **state)
+{
+	const char *xml =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListVersionsResult "
+	    "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>lkb1</"
+	    "Name><Prefix>a/obj</Prefix><MaxKeys>3</MaxKeys><IsTruncated>true"
+	    "</IsTruncated><KeyMarker></KeyMarker><VersionIdMarker></"
+	    "VersionIdMarker><NextKeyMarker>a/obj2</NextKeyMarker>"
+	    "<NextVersionIdMarker>CRs9z7xEUpCvzB7v38vNBVKTbJe13WE</"
+	    "NextVersionIdMarker><DeleteMarker><Key>a/obj</Key><VersionId>"
+	    "g0Tc5RbbP8rEjvxPhQ5q2BoGP2KooTi</VersionId><IsLatest>true</"
+	    "IsLatest><LastModified>2026-11-28T16:41:17.744Z</LastModified>"
+	    "<Owner><ID>regvault-test</ID><DisplayName>regvault test</"
+	    "DisplayName></Owner><Type>Normal</Type></DeleteMarker><Version>"
+	    "<Key>a/obj</Key><VersionId>p-kZKP8v7.ZetliPolTxZue12t28sVa</"
+	    "VersionId><IsLatest>false</IsLatest><ETag>&quot;764efa883dda1e11"
+	    "db47671c4a3bbd9e&quot;</ETag><Size>3</Size><StorageClass>"
+	    "STANDARD</StorageClass><Type>Normal</Type></Version><Version>"
+	    "<VersionId>CRs9z7xEUpCvzB7v38vNBVKTbJe13WE</VersionId><Key>a/"
+	    "obj2</Key><IsLatest>true</IsLatest></Version></"
+	    "ListVersionsResult>";
+	struct rv_strlist keys = RV_STRLIST_INIT, ids = RV_STRLIST_INIT;
+	struct s3_versions_page page;
+	(void)state;
+
+	assert_int_equal(parse_versions(&keys, &ids, &page, xml), 0);
+	assert_int_equal(keys.n, 3);
+	assert_int_equal(ids.n, 3);
+	assert_string_equal(keys.items[0], "a/obj");
+	assert_string_equal(ids.items[0], "g0Tc5RbbP8rEjvxPhQ5q2BoGP2KooTi");
+	assert_string_equal(keys.items[1], "a/obj");
+	assert_string_equal(ids.items[1], "p-kZKP8v7.ZetliPolTxZue12t28sVa");
+	/* field order inside an entry does not matter */
+	assert_string_equal(keys.items[2], "a/obj2");
+	assert_string_equal(ids.items[2], "CRs9z7xEUpCvzB7v38vNBVKTbJe13WE");
+	assert_true(page.truncated);
+	assert_string_equal(page.next_key_marker, "a/obj2");
+	assert_string_equal(page.next_version_id_marker,
+			    "CRs9z7xEUpCvzB7v38vNBVKTbJe13WE");
+	versions_page_release(&page);
+	rv_strlist_release(&keys);
+	rv_strlist_release(&ids);
+}
+
+static void test_versions_last_and_empty_pages(void **state)
+{
+	struct rv_strlist keys = RV_STRLIST_INIT, ids = RV_STRLIST_INIT;
+	struct s3_versions_page page;
+	(void)state;
+
+	assert_int_equal(
+	    parse_versions(&keys, &ids, &page,
+			   "<ListVersionsResult><IsTruncated>false</"
+			   "IsTruncated><Version><Key>k</Key><VersionId>null"
+			   "</VersionId></Version></ListVersionsResult>"),
+	    0);
+	assert_false(page.truncated);
+	assert_null(page.next_key_marker);
+	assert_null(page.next_version_id_marker);
+	assert_int_equal(keys.n, 1);
+	assert_string_equal(ids.items[0], "null");
+	rv_strlist_release(&keys);
+	rv_strlist_release(&ids);
+
+	assert_int_equal(
+	    parse_versions(&keys, &ids, &page,
+			   "<ListVersionsResult><Name>b</Name><Prefix>p</"
+			   "Prefix><KeyMarker/><VersionIdMarker/><IsTruncated>"
+			   "false</IsTruncated></ListVersionsResult>"),
+	    0);
+	assert_int_equal(keys.n, 0);
+	assert_int_equal(ids.n, 0);
+
+	/* truncated with a key marker only: allowed */
+	assert_int_equal(
+	    parse_versions(&keys, &ids, &page,
+			   "<ListVersionsResult><IsTruncated>true</"
+			   "IsTruncated><NextKeyMarker>k</NextKeyMarker>"
+			   "</ListVersionsResult>"),
+	    0);
+	assert_string_equal(page.next_key_marker, "k");
+	assert_null(page.next_version_id_marker);
+	versions_page_release(&page);
+}
+
+static void test_versions_bad_pages_are_corrupt_and_leave_nothing(void **state)
+{
+	static const char *const bad[] = {
+	    /* truncated without NextKeyMarker */
+	    "<ListVersionsResult><IsTruncated>true</IsTruncated><Version>"
+	    "<Key>k</Key><VersionId>v</VersionId></Version>"
+	    "<NextVersionIdMarker>v</NextVersionIdMarker>"
+	    "</ListVersionsResult>",
+	    /* an entry without VersionId, after a good one */
+	    "<ListVersionsResult><Version><Key>k</Key><VersionId>v</"
+	    "VersionId></Version><DeleteMarker><Key>k</Key></DeleteMarker>"
+	    "</ListVersionsResult>",
+	    /* an entry without Key */
+	    "<ListVersionsResult><Version><VersionId>v</VersionId></Version>"
+	    "</ListVersionsResult>",
+	    /* empty version id */
+	    "<ListVersionsResult><Version><Key>k</Key><VersionId></"
+	    "VersionId></Version></ListVersionsResult>",
+	    /* empty key */
+	    "<ListVersionsResult><Version><Key/><VersionId>v</VersionId>"
+	    "</Version></ListVersionsResult>",
+	    "<ListVersionsResult><IsTruncated>maybe</IsTruncated>"
+	    "</ListVersionsResult>",
+	    /* a ListObjectsV2 answer is not a version listing */
+	    "<ListBucketResult><Contents><Key>k</Key></Contents>"
+	    "</ListBucketResult>",
+	    "<ListVersionsResult><Version><Key>k</Key>",
+	};
+	struct rv_strlist keys = RV_STRLIST_INIT, ids = RV_STRLIST_INIT;
+	struct s3_versions_page page;
+	(void)state;
+
+	assert_int_equal(rv_strlist_add(&keys, "before"), 0);
+	assert_int_equal(rv_strlist_add(&ids, "before"), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse_versions(&keys, &ids, &page, bad[i]) != RV_CORRUPT)
+			fail_msg("accepted: %s", bad[i]);
+		assert_int_equal(keys.n, 1);
+		assert_int_equal(ids.n, 1);
+		assert_false(page.truncated);
+		assert_null(page.next_key_marker);
+		assert_null(page.next_version_id_marker);
+	}
+	assert_int_equal(parse_versions(&keys, &ids, &page, bad[1]),
+			 RV_CORRUPT);
+	assert_non_null(strstr(rv_err_msg(), "without VersionId"));
+	assert_int_equal(parse_versions(&keys, &ids, &page, bad[6]),
+			 RV_CORRUPT);
+	assert_non_null(strstr(rv_err_msg(), "not a ListVersionsResult"));
+	rv_strlist_release(&keys);
+	rv_strlist_release(&ids);
+}
+
+static void test_versions_caps_on_version_id_and_entries(void **state)
+{
+	struct rv_strlist keys = RV_STRLIST_INIT, ids = RV_STRLIST_INIT;
+	struct rv_buf xml = RV_BUF_INIT(1 << 20);
+	struct s3_versions_page page;
+	(void)state;
+
+	for (int len = S3_VERSION_ID_MAX; len <= S3_VERSION_ID_MAX + 1; len++) {
+		rv_buf_reset(&xml);
+		assert_int_equal(rv_buf_puts(&xml, "<ListVersionsResult>"
+						   "<Version><Key>k</Key>"
+						   "<VersionId>"),
+				 0);
+		for (int i = 0; i < len; i++)
+			assert_int_equal(rv_buf_puts(&xml, "v"), 0);
+		assert_int_equal(rv_buf_puts(&xml, "</VersionId></Version>"
+						   "</ListVersionsResult>"),
+				 0);
+		assert_int_equal(
+		    parse_versions(&keys, &ids, &page, rv_buf_cstr(&xml)),
+		    len > S3_VERSION_ID_MAX ? RV_CORRUPT : 0);
+	}
+	assert_int_equal(ids.n, 1);
+	assert_int_equal(strlen(ids.items[0]), S3_VERSION_ID_MAX);
+	rv_strlist_release(&keys);
+	rv_strlist_release(&ids);
+
+	rv_buf_reset(&xml);
+	assert_int_equal(rv_buf_puts(&xml, "<ListVersionsResult>"), 0);
+	for (int i = 0; i <= S3_PAGE_KEYS_MAX; i++)
+		assert_int_equal(
+		    rv_buf_puts(&xml, "<DeleteMarker><Key>k</Key><VersionId>v"
+				      "</VersionId></DeleteMarker>"),
+		    0);
+	assert_int_equal(rv_buf_puts(&xml, "</ListVersionsResult>"), 0);
+	assert_int_equal(parse_versions(&keys, &ids, &page, rv_buf_cstr(&xml)),
+			 RV_CORRUPT);
+	assert_int_equal(keys.n, 0);
+	assert_int_equal(ids.n, 0);
+	rv_strlist_release(&keys);
+	rv_strlist_release(&ids);
+	rv_buf_release(&xml);
+}
+
 static void test_malformed_xml_is_corrupt(void **state)
 {
 	static const char *const bad[] = {
@@ -514,6 +713,11 @@ int main(void)
 	    cmocka_unit_test(test_list_wrong_root_is_corrupt),
 	    cmocka_unit_test(test_list_rejects_long_and_empty_keys),
 	    cmocka_unit_test(test_list_too_many_keys_is_corrupt),
+	    cmocka_unit_test(test_versions_page_from_rgw_with_markers),
+	    cmocka_unit_test(test_versions_last_and_empty_pages),
+	    cmocka_unit_test(
+		test_versions_bad_pages_are_corrupt_and_leave_nothing),
+	    cmocka_unit_test(test_versions_caps_on_version_id_and_entries),
 	    cmocka_unit_test(test_malformed_xml_is_corrupt),
 	    cmocka_unit_test(test_deep_nesting_is_corrupt),
 	    cmocka_unit_test(test_oversized_xml_is_corrupt),
