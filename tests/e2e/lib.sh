@@ -379,3 +379,14 @@ rv_tree_sums() {
 		fi
 	done
 }
+
+# rv_flip_byte FILE OFFSET: invert the byte at OFFSET (a write of a fixed
+# value would leave the file unchanged when the byte already had it).
+rv_flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' \n')
+	[[ -n $b ]] || die "rv_flip_byte: $1 has no byte at offset $2"
+	# shellcheck disable=SC2059 # the format is the octal escape we build
+	printf "\\$(printf '%03o' $((b ^ 255)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}

@@ -7,6 +7,8 @@
 #    from s3 and is digest-equal;
 #  - a config with only the s3 target restores digest-equal;
 #  - with object_lock_days, the packs on the locked bucket cannot be deleted;
+#  - forget + prune: the dir copies go, the locked copies wait in the queue
+#    with their retain-until date, and no backup adopts them back;
 #  - the S3 secret never appears in any output, the catalog or the store.
 set -euo pipefail
 . "${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/tests/e2e/lib.sh"
@@ -64,7 +66,7 @@ for id in $packs; do
 	f=$RV_WORK/store/packs/${id:0:2}/$id
 	case $i in
 	0 | 1) rm -f "$f" ;;
-	2) printf '\xff' | dd of="$f" bs=1 seek=700 conv=notrunc status=none ;;
+	2) rv_flip_byte "$f" 700 ;;
 	esac
 	i=$((i + 1))
 done
@@ -102,6 +104,40 @@ sed -i "s|^catalog: .*|catalog: $RV_WORK/catalog.db|" "$only"
 keep
 bash "$SOURCE_DIR/tests/e2e/check_equal.sh" "$src_URL" "$dst2_URL" >/dev/null
 pass "a restore from the s3 target alone is digest-equal"
+
+step "forget + prune with a locked bucket: dir copies go, locked copies stay queued"
+heavy_packs=$(sqlite3 "$RV_WORK/catalog.db" "select distinct p.pack_id from packs p
+	join chunks c on c.pack = p.id join blob_chunks bc on bc.chunk = c.id
+	join blobs b on b.id = bc.blob join manifest_refs r on r.digest = b.digest
+	join manifests m on m.id = r.manifest join snapshot_tags t on t.manifest = m.id
+	where t.repo = 'heavy/app'")
+[[ -n $heavy_packs ]] || die "no pack holds heavy/app's layers"
+sed -i 's|^  - registry: src$|  - registry: src\n    exclude: ["heavy/**"]|' "$RV_CONFIG"
+REGVAULT_TEST_NOW=$(($(date +%s) + 60)) rv_run 0 backup --json; keep
+REGVAULT_TEST_NOW=$(($(date +%s) + 120)) rv_run 0 forget --keep-last 1 --json; keep
+rv_expect_eq "snapshots forgotten" "$(rv_json_field forgotten)" 1
+rv_run 0 prune --json; keep
+(($(rv_json_field packs_deleted) >= 1)) || die "prune deleted no pack"
+for id in $heavy_packs; do
+	[[ ! -e $RV_WORK/store/packs/${id:0:2}/$id ]] || die "pack $id is still on the dir target"
+	rv_s3 HEAD "/$bucket/regvault/packs/${id:0:2}/$id" -I -o /dev/null ||
+		die "pack $id vanished from the locked bucket"
+	why=$(jq -r --arg id "$id" '.pending[] | select(.pack == $id and .target == "offsite") | .why' "$RV_OUT")
+	[[ $why == *"retained by Object Lock until"* ]] || die "pack $id: pending reason '$why'"
+	[[ $(sqlite3 "$RV_WORK/catalog.db" "select count(*) from packs where pack_id = '$id'") == 0 ]] ||
+		die "pack $id is still in the catalog"
+done
+pass "the heavy packs left the dir target and the catalog; on the locked bucket they wait: $why"
+rv_run 0 prune --dry-run --json; keep
+rv_expect_eq "copies still queued" "$(jq '[.pending[] | select(.target == "offsite")] | length' "$RV_OUT")" \
+	"$(wc -w <<<"$heavy_packs")"
+REGVAULT_TEST_NOW=$(($(date +%s) + 180)) rv_run 0 backup --json; keep
+for id in $heavy_packs; do
+	[[ $(sqlite3 "$RV_WORK/catalog.db" "select count(*) from packs where pack_id = '$id'") == 0 ]] ||
+		die "backup adopted pack $id back, which prune had dropped"
+done
+rv_run 0 verify --json; keep
+rv_expect_eq "verify after prune with a locked bucket" "$(rv_json_field outcome)" ok
 
 step "the secret appears nowhere"
 grep -qaF "$S3_SECRET_KEY" "$all_out" && die "the S3 secret appears in regvault's output"

@@ -38,7 +38,7 @@ packs_intact() {
 flip() {
 	local size
 	size=$(stat -c %s "$1")
-	printf '\xff' | dd of="$1" bs=1 seek=$((size / 2)) conv=notrunc status=none
+	rv_flip_byte "$1" $((size / 2))
 }
 
 step "two targets, two backups"

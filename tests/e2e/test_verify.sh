@@ -26,7 +26,7 @@ T2=$RV_WORK/store2
 flip() {
 	local size
 	size=$(stat -c %s "$1")
-	printf '\xff' | dd of="$1" bs=1 seek=$((size / 2)) conv=notrunc status=none
+	rv_flip_byte "$1" $((size / 2))
 }
 
 # verify_rc RC ARGS...: run verify and check its exit code and JSON outcome.
