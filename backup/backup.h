@@ -27,6 +27,20 @@ struct backup_source {
 	const char *name;		  /* registry name in the config */
 	const struct rv_strlist *include; /* repo globs; empty: all */
 	const struct rv_strlist *exclude;
+	/* Tag filters (backup/filter.c), NULL or empty: none. Regexes are
+	 * POSIX extended, matched against the whole tag only when the user
+	 * anchors them (as grep -E). keep_newest: per repository, the N tags
+	 * whose image config says they were created last (0: all). */
+	const struct rv_strlist *tags_include;
+	const struct rv_strlist *tags_exclude;
+	int keep_newest;
+	/* Index filter: only these "os/arch[/variant]" children of an index
+	 * are backed up; the index itself is stored byte for byte. NULL or
+	 * empty: every platform. */
+	const struct rv_strlist *platforms;
+	/* 1: back up the referrers of every manifest (OCI 1.1 API, else the
+	 * `sha256-<hex>` fallback tags). */
+	int referrers;
 };
 
 struct backup_stats {

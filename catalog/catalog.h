@@ -203,6 +203,42 @@ int cat_pack_snapshots(struct rv_strlist *snap_ids, struct cat *c,
  * so the file can be renamed on its own (no transaction may be open). */
 int cat_checkpoint(struct cat *c);
 
+/* ---- referrers (catalog/referrers.c, schema v5) ---- */
+
+/* Record that manifest_digest (recorded) refers to subject_digest in repo,
+ * found through the referrers API, for snapshot snap_id: inside the
+ * transaction that adds the snapshot. */
+int cat_snapshot_referrer_add(struct cat *c, const char *snap_id,
+			      const char *repo, const char *subject_digest,
+			      const char *manifest_digest);
+/* Each referrer of a snapshot, ordered by repo, subject, manifest digest;
+ * non-zero from fn stops. */
+typedef int (*cat_referrer_fn)(void *arg, const char *repo,
+			       const char *subject_digest,
+			       const char *manifest_digest);
+int cat_snapshot_referrers(struct cat *c, const char *snap_id,
+			   cat_referrer_fn fn, void *arg);
+
+/* ---- history (catalog/history.c) ---- */
+
+/* The newest snapshot taken at or before t (of source, or any source when
+ * source is NULL). RV_NOTFOUND when none. */
+int cat_snapshot_at(struct cat_snapshot *out, struct cat *c, int64_t t,
+		    const char *source);
+
+/* One snapshot's view of a tag. */
+struct cat_tag_state {
+	char snap_id[65];
+	int64_t time;
+	char source[256];
+	char digest[RV_DIGEST_MAX]; /* "" when the tag was absent */
+};
+/* Every snapshot, oldest first, with the digest repo:tag had in it ("" in
+ * snapshots without it, but only after the tag first appeared and only
+ * snapshots of a source that ever had it). *out malloc'd. */
+int cat_tag_history(struct cat_tag_state **out, size_t *n, struct cat *c,
+		    const char *repo, const char *tag);
+
 /* ---- forget and prune (catalog/prune.c, schema v4) ---- */
 
 /* Delete a snapshot and its tags. RV_NOTFOUND when it is not recorded. */

@@ -140,12 +140,28 @@ static const char schema_v4[] =
     "  PRIMARY KEY (pack_id, target)\n"
     ") WITHOUT ROWID;\n";
 
+/* v5: referrers found through the OCI 1.1 referrers API (signatures,
+ * attestations, SBOMs that no tag points to), per snapshot: the subject's
+ * digest and the referrer's manifest. Referrers reached by the fallback
+ * tag schema (`sha256-<hex>` tags) are ordinary tags in snapshot_tags. */
+static const char schema_v5[] =
+    "CREATE TABLE snapshot_referrers (\n"
+    "  snapshot INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,\n"
+    "  repo     TEXT NOT NULL,\n"
+    "  subject  TEXT NOT NULL,\n"
+    "  manifest INTEGER NOT NULL REFERENCES manifests (id),\n"
+    "  PRIMARY KEY (snapshot, repo, subject, manifest)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX snapshot_referrers_manifest ON snapshot_referrers "
+    "(manifest);\n";
+
 /* Step i brings the schema from version i to i + 1. Append only. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
     schema_v4,
+    schema_v5,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

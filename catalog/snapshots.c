@@ -537,3 +537,108 @@ done:
 	cat_stmt_done(st);
 	return rv;
 }
+
+/* ---- history ------------------------------------------------------------ */
+
+int cat_snapshot_at(struct cat_snapshot *out, struct cat *c, int64_t t,
+		    const char *source)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, rv;
+
+	memset(out, 0, sizeof(*out));
+	rc = sqlite3_prepare_v2(c->db,
+				"SELECT " SNAP_COLUMNS " FROM snapshots s "
+				"WHERE s.time <= ?1 AND (?2 IS NULL OR "
+				"s.source = ?2) ORDER BY s.time DESC, s.id "
+				"DESC LIMIT 1",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)t);
+	if (rc == SQLITE_OK)
+		rc = source ? sqlite3_bind_text(st, 2, source, -1,
+						SQLITE_STATIC)
+			    : sqlite3_bind_null(st, 2);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		rv = rv_err_set(RV_NOTFOUND,
+				"no snapshot%s%s was taken at or before that "
+				"time; see 'regvault snapshots'",
+				source ? " of source " : "",
+				source ? source : "");
+		goto done;
+	}
+	if (rc != SQLITE_ROW) {
+		rv = cat_sql_err(c, rc, "find the snapshot at a time");
+		goto done;
+	}
+	rv = snap_read_row(out, c, st);
+done:
+	sqlite3_finalize(st);
+	return rv;
+}
+
+/* Every snapshot of a source that ever had the tag, from the first that
+ * had it on, with the tag's manifest digest (NULL when absent). */
+static const char tag_history_sql[] =
+    "WITH had AS (SELECT s.source, min(s.time) AS first FROM snapshot_tags t"
+    "  JOIN snapshots s ON s.id = t.snapshot"
+    "  WHERE t.repo = ?1 AND t.tag = ?2 GROUP BY s.source) "
+    "SELECT s.snap_id, s.time, s.source, m.digest FROM snapshots s"
+    "  JOIN had ON had.source = s.source AND s.time >= had.first"
+    "  LEFT JOIN snapshot_tags t ON t.snapshot = s.id AND t.repo = ?1"
+    "   AND t.tag = ?2"
+    "  LEFT JOIN manifests m ON m.id = t.manifest "
+    "ORDER BY s.time, s.id";
+
+int cat_tag_history(struct cat_tag_state **out, size_t *n, struct cat *c,
+		    const char *repo, const char *tag)
+{
+	struct cat_tag_state *list = NULL;
+	size_t count = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int rc, rv = 0;
+
+	*out = NULL;
+	*n = 0;
+	rc = sqlite3_prepare_v2(c->db, tag_history_sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, repo, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
+		struct cat_tag_state *ts;
+
+		rv = cat_grow((void **)&list, &cap, count, sizeof(*list));
+		if (rv < 0)
+			goto done;
+		ts = &list[count++];
+		memset(ts, 0, sizeof(*ts));
+		if (copy_column(ts->snap_id, sizeof(ts->snap_id), st, 0) < 0 ||
+		    copy_column(ts->source, sizeof(ts->source), st, 2) < 0 ||
+		    copy_column(ts->digest, sizeof(ts->digest), st, 3) < 0) {
+			rv = rv_err_set(RV_CORRUPT,
+					"catalog '%s': a snapshot row is "
+					"malformed (the catalog can be rebuilt "
+					"from the targets)",
+					c->path);
+			goto done;
+		}
+		ts->time = sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_DONE) {
+		rv = cat_sql_errf(c, rc, "read the history of '%s:%s'", repo,
+				  tag);
+		goto done;
+	}
+	*out = list;
+	*n = count;
+	list = NULL;
+done:
+	sqlite3_finalize(st);
+	free(list);
+	return rv;
+}

@@ -457,6 +457,12 @@ int app_open_registry(struct reg **out, struct app *a, const char *name)
 	rc_cfg.password = password;
 	rc_cfg.ca_file = cr->ca_file;
 	rc_cfg.insecure = cr->insecure;
+	rc_cfg.docker_config = cr->docker_config;
+	rc_cfg.client_cert = cr->client_cert;
+	rc_cfg.client_key = cr->client_key;
+	rc_cfg.request_budget = (uint64_t)cr->request_budget;
+	rc_cfg.retries = cr->retries;
+	rc_cfg.upload_chunk = (uint64_t)cr->upload_chunk_mb << 20;
 	rc = reg_new(out, &rc_cfg);
 	if (password) {
 		OPENSSL_cleanse(password, strlen(password));

@@ -135,8 +135,16 @@ int cmd_backup(struct app *a, int argc, char **argv)
 	memset(&total, 0, sizeof(total));
 	for (size_t i = 0; i < a->cfg->n_sources; i++) {
 		const struct cfg_source *src = &a->cfg->sources[i];
-		struct backup_source bs = {src->registry, &src->repositories,
-					   &src->exclude};
+		struct backup_source bs = {
+		    .name = src->registry,
+		    .include = &src->repositories,
+		    .exclude = &src->exclude,
+		    .tags_include = &src->tags_include,
+		    .tags_exclude = &src->tags_exclude,
+		    .keep_newest = src->keep_newest,
+		    .platforms = &src->platforms,
+		    .referrers = src->referrers,
+		};
 		struct reg *r = NULL;
 		struct backup_stats st;
 

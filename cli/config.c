@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <regex.h>
 #include <yaml.h>
 
 #define CFG_MAX_BYTES (1u << 20)
@@ -198,6 +199,13 @@ static const struct field registry_fields[] = {
     FIELD(struct cfg_registry, F_STR, password_env),
     FIELD(struct cfg_registry, F_STR, ca_file),
     FIELD(struct cfg_registry, F_BOOL, insecure),
+    FIELD(struct cfg_registry, F_STR, docker_config),
+    FIELD(struct cfg_registry, F_STR, client_cert),
+    FIELD(struct cfg_registry, F_STR, client_key),
+    FIELD(struct cfg_registry, F_INT, max_connections),
+    FIELD(struct cfg_registry, F_INT, request_budget),
+    FIELD(struct cfg_registry, F_INT, retries),
+    FIELD(struct cfg_registry, F_INT, upload_chunk_mb),
     {"password", F_SECRET, 0, "password_file or password_env"},
     {NULL, F_STR, 0, NULL},
 };
@@ -206,6 +214,11 @@ static const struct field source_fields[] = {
     FIELD(struct cfg_source, F_STR, registry),
     FIELD(struct cfg_source, F_LIST, repositories),
     FIELD(struct cfg_source, F_LIST, exclude),
+    FIELD(struct cfg_source, F_LIST, tags_include),
+    FIELD(struct cfg_source, F_LIST, tags_exclude),
+    FIELD(struct cfg_source, F_INT, keep_newest),
+    FIELD(struct cfg_source, F_LIST, platforms),
+    FIELD(struct cfg_source, F_BOOL, referrers),
     {NULL, F_STR, 0, NULL},
 };
 
@@ -351,12 +364,73 @@ static int parse_registry(struct cfg_registry *r, const struct cfg_ctx *x,
 	return 0;
 }
 
+/* A tag regex must compile (POSIX extended, as regcomp takes it). */
+static int check_regexes(const struct cfg_ctx *x, yaml_node_t *m,
+			 const struct rv_strlist *l, const char *key)
+{
+	char msg[512], why[128];
+
+	for (size_t i = 0; i < l->n; i++) {
+		regex_t re;
+		int rc = regcomp(&re, l->items[i], REG_EXTENDED | REG_NOSUB);
+
+		if (rc == 0) {
+			regfree(&re);
+			continue;
+		}
+		regerror(rc, &re, why, sizeof(why));
+		snprintf(msg, sizeof(msg),
+			 "'%s': '%.200s' is not a regular expression (%s)",
+			 key, l->items[i], why);
+		return cfg_err(x, m, msg);
+	}
+	return 0;
+}
+
+/* "os/arch" or "os/arch/variant", each part [a-z0-9._-]+. */
+static int platform_ok(const char *p)
+{
+	int parts = 1, len = 0;
+
+	for (; *p; p++) {
+		if (*p == '/') {
+			if (!len)
+				return 0;
+			parts++;
+			len = 0;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		      *p == '.' || *p == '_' || *p == '-'))
+			return 0;
+		len++;
+	}
+	return len && (parts == 2 || parts == 3);
+}
+
 static int parse_source(struct cfg_source *s, const struct cfg_ctx *x,
 			yaml_node_t *m)
 {
-	int rc = parse_fields(s, x, m, source_fields, "a source");
+	char msg[512];
+	int rc;
+
+	s->referrers = 1;
+	rc = parse_fields(s, x, m, source_fields, "a source");
 	if (!rc && !s->registry)
 		rc = cfg_err(x, m, "a source needs 'registry'");
+	if (!rc)
+		rc = check_regexes(x, m, &s->tags_include, "tags_include");
+	if (!rc)
+		rc = check_regexes(x, m, &s->tags_exclude, "tags_exclude");
+	for (size_t i = 0; !rc && i < s->platforms.n; i++) {
+		if (platform_ok(s->platforms.items[i]))
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "'platforms': '%.100s' is not os/arch or "
+			 "os/arch/variant (e.g. linux/amd64, linux/arm64/v8)",
+			 s->platforms.items[i]);
+		rc = cfg_err(x, m, msg);
+	}
 	return rc;
 }
 
@@ -773,11 +847,17 @@ void cfg_free(struct config *c)
 		free(r->password_file);
 		free(r->password_env);
 		free(r->ca_file);
+		free(r->docker_config);
+		free(r->client_cert);
+		free(r->client_key);
 	}
 	for (size_t i = 0; i < c->n_sources; i++) {
 		free(c->sources[i].registry);
 		rv_strlist_release(&c->sources[i].repositories);
 		rv_strlist_release(&c->sources[i].exclude);
+		rv_strlist_release(&c->sources[i].tags_include);
+		rv_strlist_release(&c->sources[i].tags_exclude);
+		rv_strlist_release(&c->sources[i].platforms);
 	}
 	for (size_t i = 0; i < c->n_targets; i++) {
 		struct cfg_target *t = &c->targets[i];

@@ -20,12 +20,27 @@ struct cfg_registry {
 	char *password_env;
 	char *ca_file;
 	int insecure;
+	char *docker_config; /* path to Docker's config.json (auths,
+				credHelpers, credsStore) */
+	char *client_cert;   /* mutual TLS: PEM certificate ... */
+	char *client_key;    /* ... and its key */
+	int max_connections; /* concurrency cap (0: default) */
+	int request_budget;  /* requests per run (0: none) */
+	int retries;	     /* per request (0: default) */
+	int upload_chunk_mb; /* restore: PATCH chunk size (0: default) */
 };
 
 struct cfg_source {
 	char *registry;
 	struct rv_strlist repositories; /* globs; empty: every repository */
 	struct rv_strlist exclude;
+	struct rv_strlist tags_include; /* POSIX extended regexes, anchored
+					   by the user; empty: every tag */
+	struct rv_strlist tags_exclude;
+	int keep_newest;	       /* per repository, by the image
+					  config's created time; 0: all */
+	struct rv_strlist platforms;   /* "os/arch[/variant]"; empty: all */
+	int referrers;		       /* 1 (default): back up referrers */
 };
 
 struct cfg_target {

@@ -35,6 +35,31 @@ struct reg_config {
 	const char *password; /* secret; never logged */
 	const char *ca_file;  /* PEM bundle to trust, or NULL for the system's */
 	int insecure;         /* 1: do not verify TLS peer/host (explicit opt-in) */
+	/* Docker's config.json (registry/credentials.c): when set and no
+	 * username is configured, the entry for this registry's host is
+	 * used: "auths" {"auth": base64 user:pass} or {"identitytoken": an
+	 * OAuth2 refresh token}, else "credHelpers"[host] or "credsStore",
+	 * which run `docker-credential-<name> get` with the host on stdin.
+	 * "" or NULL: not used. */
+	const char *docker_config;
+	/* Mutual TLS: a client certificate and its key (PEM files). */
+	const char *client_cert;
+	const char *client_key;
+	/* Politeness (registry/http.c): at most this many requests in the
+	 * life of the client (0: no budget; RV_REFUSED-free: RV_NET with a
+	 * message naming the budget once spent); retries of a failed
+	 * request (5xx, 429, a dropped connection) with exponential backoff
+	 * from retry_base_ms, doubled each time, with jitter, capped at
+	 * retry_max_ms; a 429's Retry-After is honoured up to
+	 * retry_after_max_s. 0 = defaults: 5 retries, 500 ms, 30 s, 300 s. */
+	uint64_t request_budget;
+	int retries;
+	int retry_base_ms;
+	int retry_max_ms;
+	int retry_after_max_s;
+	/* Uploads larger than this go in PATCH chunks of this size
+	 * (registry/upload.c); 0 = default 64 MiB. */
+	uint64_t upload_chunk;
 };
 
 #define REG_MEDIA_MAX 128
@@ -110,10 +135,27 @@ int reg_blob_head(int64_t *size, struct reg *r, const char *repo,
 typedef int (*reg_source_fn)(void *arg, void *buf, size_t cap, size_t *got);
 
 /* Upload a blob of known size: POST /v2/<repo>/blobs/uploads/ then one
- * streaming PUT <location>?digest=<digest>. The registry verifies the
- * digest; a refusal is RV_CORRUPT when it says DIGEST_INVALID. */
+ * streaming PUT <location>?digest=<digest>; a blob larger than the
+ * client's upload_chunk goes in PATCH chunks instead (registry/upload.c),
+ * and a chunk cut off (a dropped connection) or refused with 416 resumes
+ * from the offset the registry reports (GET <location> Range header), so
+ * the source must also be able to seek: see reg_blob_put_seekable. The
+ * registry verifies the digest; a refusal is RV_CORRUPT when it says
+ * DIGEST_INVALID. */
 int reg_blob_put(struct reg *r, const char *repo, const char *digest,
 		 int64_t size, reg_source_fn src, void *arg);
+
+/* Supplies upload bytes from an offset: fill up to cap bytes of the
+ * blob starting at `offset` into buf, *got = bytes (0 only at the end).
+ * Lets a chunked upload resume anywhere. */
+typedef int (*reg_source_at_fn)(void *arg, uint64_t offset, void *buf,
+				size_t cap, size_t *got);
+
+/* Like reg_blob_put, but the source can be read from any offset, so a
+ * chunked upload can resume after a cut. Chunked when size is above the
+ * client's upload_chunk, one PUT otherwise. */
+int reg_blob_put_seekable(struct reg *r, const char *repo, const char *digest,
+			  int64_t size, reg_source_at_fn src, void *arg);
 
 /* Try a cross-repository mount (POST ...?mount=<digest>&from=<from_repo>).
  * 0 when mounted; RV_NOTFOUND when the registry started an upload instead
@@ -121,9 +163,29 @@ int reg_blob_put(struct reg *r, const char *repo, const char *digest,
 int reg_blob_mount(struct reg *r, const char *repo, const char *digest,
 		   const char *from_repo);
 
+/* The OCI 1.1 referrers of a manifest: GET /v2/<repo>/referrers/<digest>
+ * (following Link pages), the descriptors of every page appended to
+ * *out as a JSON array text of descriptors (mediaType, digest, size,
+ * artifactType, annotations) — the "manifests" of the image index the
+ * API returns. RV_UNSUPPORTED when the registry has no referrers API
+ * (404 without an OCI index body, 405, 400); then the caller uses the
+ * fallback tag schema (`sha256-<hex of digest>`, OCI distribution spec
+ * 1.1, "Referrers Tag Schema"). */
+int reg_referrers(struct rv_buf *out, struct reg *r, const char *repo,
+		  const char *digest);
+
+/* 1 when the last reg_catalog() call looked truncated: the registry
+ * returned a page of exactly the default page size or of the 100 entries
+ * distribution caps it at, without a Link header to a next page. */
+int reg_catalog_truncated(const struct reg *r);
+
 /* Counters since reg_new, for reports and tests. */
 struct reg_stats {
 	uint64_t requests;
+	uint64_t retries;      /* requests sent again after a failure */
+	uint64_t throttled;    /* 429 answers */
+	uint64_t resumed;      /* blob downloads resumed with Range */
+	uint64_t chunks_sent;  /* PATCH chunks of chunked uploads */
 	uint64_t manifest_heads;
 	uint64_t manifest_gets;
 	uint64_t blob_gets;
