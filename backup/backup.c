@@ -1,4 +1,6 @@
 #include "backup/backup.h"
+#include "backup/filter.h"
+#include "backup/referrers.h"
 
 #include "catalog/catalog.h"
 #include "maint/seals.h"
@@ -6,6 +8,7 @@
 #include "registry/registry.h"
 #include "store/chunker.h"
 #include "store/store.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/digest.h"
@@ -23,6 +26,8 @@
 
 #define MANIFEST_MAX (4u << 20)
 #define INDEX_DEPTH_MAX 4
+/* An image config read for keep_newest: larger ones count as timeless. */
+#define CONFIG_MAX (4u << 20)
 
 struct pending_manifest {
 	char digest[RV_DIGEST_MAX];
@@ -36,6 +41,21 @@ struct tag_entry {
 	char *repo;
 	char *tag;
 	char digest[RV_DIGEST_MAX];
+};
+
+/* A referrer found through the referrers API. */
+struct referrer_entry {
+	char *repo;
+	char subject[RV_DIGEST_MAX];
+	char digest[RV_DIGEST_MAX];
+};
+
+/* A tag of the current repository that passed the name filters. */
+struct tag_cand {
+	const char *tag;
+	struct reg_desc d;
+	int64_t created;
+	int has_time;
 };
 
 struct bk {
@@ -64,6 +84,19 @@ struct bk {
 
 	struct tag_entry *tags;
 	size_t n_tags, cap_tags;
+
+	struct backup_tag_filter *tag_filter;
+	/* the manifests backed up in the current repository (NUL included
+	 * in each key), with the referrer depth at which each was found:
+	 * the subjects whose referrers are kept */
+	struct rv_set seen;
+	int *seen_depth;
+	size_t cap_seen_depth;
+	int cur_ref_depth;
+	int api_off; /* the registry has no referrers API (this repository) */
+	struct referrer_entry *refs;
+	size_t n_refs, cap_refs;
+	int refs_capped;
 
 	int fatal;     /* a store or catalog failure: stop the run */
 	int first_err; /* the first per-tag failure */
@@ -165,14 +198,12 @@ static void take_mark(struct bk *b)
 
 static int blob_chunk_append(struct bk *b, const unsigned char id[32])
 {
-	if (b->n_blob_chunks == b->cap_blob_chunks) {
-		size_t ncap = b->cap_blob_chunks ? b->cap_blob_chunks * 2 : 64;
-		void *p = realloc(b->blob_chunks, ncap * 32);
-		if (!p)
-			return rv_err_set(RV_NOMEM, "out of memory");
-		b->blob_chunks = p;
-		b->cap_blob_chunks = ncap;
-	}
+	int rc;
+
+	rc = rv_array_grow((void **)&b->blob_chunks, &b->cap_blob_chunks,
+			   b->n_blob_chunks + 1, sizeof(*b->blob_chunks));
+	if (rc)
+		return rc;
 	memcpy(b->blob_chunks[b->n_blob_chunks++], id, 32);
 	return 0;
 }
@@ -354,15 +385,12 @@ static int add_pending_manifest(struct bk *b, const struct reg_desc *d,
 {
 	struct pending_manifest *pm;
 	size_t n = m->kind == REG_KIND_INDEX ? m->n_manifests : 1 + m->n_layers;
+	int rc;
 
-	if (b->n_pm == b->cap_pm) {
-		size_t ncap = b->cap_pm ? b->cap_pm * 2 : 16;
-		void *p = realloc(b->pm, ncap * sizeof(*b->pm));
-		if (!p)
-			return rv_err_set(RV_NOMEM, "out of memory");
-		b->pm = p;
-		b->cap_pm = ncap;
-	}
+	rc = rv_array_grow((void **)&b->pm, &b->cap_pm, b->n_pm + 1,
+			   sizeof(*b->pm));
+	if (rc)
+		return rc;
 	pm = &b->pm[b->n_pm];
 	memset(pm, 0, sizeof(*pm));
 	pm->refs = calloc(n ? n : 1, sizeof(*pm->refs));
@@ -399,20 +427,118 @@ static int is_known_manifest(struct bk *b, const char *digest)
 	return cat_manifest_has(b->c, digest);
 }
 
-/* Back up a manifest and everything it needs, children first. */
-static int backup_manifest(struct bk *b, const char *repo, const char *digest,
-			   int depth)
+/* Remember that digest is backed up in the current repository (its
+ * referrers are wanted). 1 when new, 0 when known, RV_NOMEM. */
+static int seen_add(struct bk *b, const char *digest)
+{
+	int rc;
+
+	if (!b->src->referrers)
+		return 0;
+	rc = rv_set_add(&b->seen, digest, strlen(digest) + 1);
+	if (rc != 1)
+		return rc < 0 ? rv_err_set(RV_NOMEM, "out of memory") : 0;
+	if (b->seen.n > b->cap_seen_depth) {
+		size_t ncap = b->cap_seen_depth ? b->cap_seen_depth * 2 : 64;
+		void *p = realloc(b->seen_depth, ncap * sizeof(int));
+		if (!p)
+			return rv_err_set(RV_NOMEM, "out of memory");
+		b->seen_depth = p;
+		b->cap_seen_depth = ncap;
+	}
+	b->seen_depth[b->seen.n - 1] = b->cur_ref_depth;
+	return 1;
+}
+
+/* A manifest the catalog already holds: remember it and, for an index,
+ * its children (their referrers are wanted too). */
+static int seen_known(struct bk *b, const char *digest, int depth)
+{
+	struct cat_manifest *cm = NULL;
+	int rc = seen_add(b, digest);
+
+	if (rc <= 0 || depth > INDEX_DEPTH_MAX)
+		return rc < 0 ? rc : 0;
+	rc = cat_manifest_get(&cm, b->c, digest);
+	if (rc == RV_NOTFOUND) /* pending in the open pack */
+		return 0;
+	for (size_t i = 0; !rc && i < cm->n_refs; i++)
+		if (cm->refs[i].is_manifest)
+			rc = seen_known(b, cm->refs[i].digest, depth + 1);
+	cat_manifest_free(cm);
+	return rc;
+}
+
+/* Keep only the platforms the source asks for: body and d are replaced
+ * by the rewritten index (its own digest) when a child was dropped; *m
+ * is parsed again from the new bytes. RV_REFUSED when no child is left. */
+static int filter_platforms(struct bk *b, const char *repo,
+			    struct rv_buf *body, struct reg_desc *d,
+			    struct reg_manifest **m)
+{
+	struct rv_buf out = RV_BUF_INIT(MANIFEST_MAX);
+	size_t kept = 0, dropped = 0;
+	int rc;
+
+	rc = backup_filter_index(&out, &kept, &dropped, body->data, body->len,
+				 b->src->platforms, b->src->referrers);
+	if (rc)
+		goto done;
+	if (!kept) {
+		rc = rv_err_set(RV_REFUSED,
+				"no platform of index %s in '%s' matches the "
+				"source's platforms",
+				d->digest, repo);
+		goto done;
+	}
+	if (!dropped)
+		goto done;
+	rv_debug("'%s': index %s: %zu platform(s) kept, %zu dropped", repo,
+		 d->digest, kept, dropped);
+	rc = rv_digest_of(d->digest, out.data, out.len);
+	if (rc)
+		goto done;
+	d->size = (int64_t)out.len;
+	snprintf(d->media_type, sizeof(d->media_type), "%s", (*m)->media_type);
+	reg_manifest_free(*m);
+	*m = NULL;
+	rc = reg_manifest_parse(m, out.data, out.len, d->media_type);
+	if (rc)
+		goto done;
+	rv_buf_release(body);
+	*body = out;
+	rv_buf_init(&out, MANIFEST_MAX);
+done:
+	rv_buf_release(&out);
+	return rc;
+}
+
+/* Back up a manifest and everything it needs, children first. filter: a
+ * tag's own manifest, to which the platform filter applies. stored
+ * receives the digest the tag points to in the snapshot: digest itself,
+ * or the rewritten index's. */
+static int backup_manifest(char stored[RV_DIGEST_MAX], struct bk *b,
+			   const char *repo, const char *digest, int depth,
+			   int filter)
 {
 	struct rv_buf body = RV_BUF_INIT(MANIFEST_MAX);
 	struct reg_manifest *m = NULL;
 	struct reg_desc d;
+	char child[RV_DIGEST_MAX];
 	int rc;
 
+	snprintf(stored, RV_DIGEST_MAX, "%s", digest);
+	filter = filter && b->src->platforms && b->src->platforms->n > 0;
+	/* an index under a platform filter is never recorded as it is (its
+	 * rewrite is), so the catalog cannot answer for it */
 	rc = is_known_manifest(b, digest);
 	if (rc != 0) {
-		if (rc < 0)
+		if (rc < 0) {
 			b->fatal = 1;
-		return rc < 0 ? rc : 0;
+			return rc;
+		}
+		if (!filter || depth > 0)
+			return seen_known(b, digest, depth);
 	}
 	if (depth > INDEX_DEPTH_MAX)
 		return rv_err_set(RV_CORRUPT,
@@ -427,10 +553,28 @@ static int backup_manifest(struct bk *b, const char *repo, const char *digest,
 	rc = reg_manifest_parse(&m, body.data, body.len, d.media_type);
 	if (rc)
 		goto done;
+	if (filter && m->kind == REG_KIND_INDEX) {
+		/* the source's index is a subject too (cosign signs it) */
+		rc = seen_add(b, digest);
+		if (rc >= 0)
+			rc = filter_platforms(b, repo, &body, &d, &m);
+		if (rc)
+			goto done;
+		snprintf(stored, RV_DIGEST_MAX, "%s", d.digest);
+		rc = is_known_manifest(b, d.digest);
+		if (rc != 0) {
+			if (rc < 0)
+				b->fatal = 1;
+			else
+				rc = seen_known(b, d.digest, depth);
+			goto done;
+		}
+	}
 	if (m->kind == REG_KIND_INDEX) {
 		for (size_t i = 0; !rc && i < m->n_manifests; i++)
-			rc = backup_manifest(b, repo, m->manifests[i].digest,
-					     depth + 1);
+			rc = backup_manifest(child, b, repo,
+					     m->manifests[i].digest, depth + 1,
+					     0);
 	} else {
 		rc = backup_blob(b, repo, &m->config);
 		for (size_t i = 0; !rc && i < m->n_layers; i++) {
@@ -450,6 +594,11 @@ static int backup_manifest(struct bk *b, const char *repo, const char *digest,
 		if (rc)
 			b->fatal = 1;
 	}
+	if (!rc) {
+		rc = seen_add(b, d.digest);
+		if (rc > 0)
+			rc = 0;
+	}
 done:
 	reg_manifest_free(m);
 	rv_buf_release(&body);
@@ -460,14 +609,12 @@ static int add_tag(struct bk *b, const char *repo, const char *tag,
 		   const char *digest)
 {
 	struct tag_entry *t;
-	if (b->n_tags == b->cap_tags) {
-		size_t ncap = b->cap_tags ? b->cap_tags * 2 : 64;
-		void *p = realloc(b->tags, ncap * sizeof(*b->tags));
-		if (!p)
-			return rv_err_set(RV_NOMEM, "out of memory");
-		b->tags = p;
-		b->cap_tags = ncap;
-	}
+	int rc;
+
+	rc = rv_array_grow((void **)&b->tags, &b->cap_tags, b->n_tags + 1,
+			   sizeof(*b->tags));
+	if (rc)
+		return rc;
 	t = &b->tags[b->n_tags];
 	t->repo = strdup(repo);
 	t->tag = strdup(tag);
@@ -521,6 +668,25 @@ static int list_repos(struct rv_strlist *out, struct bk *b)
 	}
 	if (rc)
 		goto done;
+	if (reg_catalog_truncated(b->r)) {
+		size_t n_literal = 0, n_catalog = all.n;
+		for (size_t i = 0; inc && i < inc->n; i++) {
+			if (has_glob_chars(inc->items[i]))
+				continue;
+			n_literal++;
+			if (!rv_strlist_has(&all, inc->items[i]) &&
+			    (rc = rv_strlist_add(&all, inc->items[i])))
+				goto done;
+		}
+		rv_warn("registry '%s': the catalog answer looks truncated (%zu "
+			"repositories and no link to a next page); %s",
+			b->src->name, n_catalog,
+			n_literal ? "the repositories named in the configuration "
+				    "are backed up as well (globs match only "
+				    "what the catalog listed)"
+				  : "list the repositories by name in the "
+				    "configuration to back up the others");
+	}
 	for (size_t i = 0; i < all.n; i++)
 		if (repo_selected(b->src, all.items[i]) &&
 		    !rv_strlist_has(out, all.items[i]) &&
@@ -539,7 +705,7 @@ static int write_snapshot(struct bk *b)
 {
 	unsigned char raw[32];
 	char id[65], record_hash[65];
-	json_t *doc = NULL, *tags = NULL;
+	json_t *doc = NULL, *tags = NULL, *refs = NULL;
 	char *text = NULL;
 	struct cat_snapshot cs;
 	int64_t now = 0;
@@ -551,10 +717,11 @@ static int write_snapshot(struct bk *b)
 		return rv_err_set(RV_ERROR, "no random bytes for a snapshot id");
 	rv_hex_encode(id, raw, sizeof(raw));
 	tags = json_array();
+	refs = json_array();
 	doc = json_pack("{s:i, s:s, s:I, s:s, s:s}", "version", 1, "id", id,
 			"time", (json_int_t)now, "source", b->src->name, "url",
 			reg_url(b->r));
-	if (!tags || !doc) {
+	if (!tags || !refs || !doc) {
 		rc = rv_err_set(RV_NOMEM, "out of memory");
 		goto done;
 	}
@@ -568,6 +735,19 @@ static int write_snapshot(struct bk *b)
 		}
 	}
 	json_object_set(doc, "tags", tags);
+	/* referrers found through the API (fallback tags are in "tags") */
+	for (size_t i = 0; i < b->n_refs; i++) {
+		json_t *t = json_pack("{s:s, s:s, s:s}", "repo",
+				      b->refs[i].repo, "subject",
+				      b->refs[i].subject, "digest",
+				      b->refs[i].digest);
+		if (!t || json_array_append_new(refs, t)) {
+			rc = rv_err_set(RV_NOMEM, "out of memory");
+			goto done;
+		}
+	}
+	if (b->n_refs)
+		json_object_set(doc, "referrers", refs);
 	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text) {
 		rc = rv_err_set(RV_NOMEM, "out of memory");
@@ -589,6 +769,10 @@ static int write_snapshot(struct bk *b)
 	for (size_t i = 0; !rc && i < b->n_tags; i++)
 		rc = cat_snapshot_tag_add(b->c, id, b->tags[i].repo,
 					  b->tags[i].tag, b->tags[i].digest);
+	for (size_t i = 0; !rc && i < b->n_refs; i++)
+		rc = cat_snapshot_referrer_add(b->c, id, b->refs[i].repo,
+					       b->refs[i].subject,
+					       b->refs[i].digest);
 	if (!rc && store_signs(b->s))
 		rc = maint_seal_new(b->s, b->c, id, b->src->name, now,
 				    record_hash);
@@ -602,7 +786,308 @@ static int write_snapshot(struct bk *b)
 done:
 	free(text);
 	json_decref(tags);
+	json_decref(refs);
 	json_decref(doc);
+	return rc;
+}
+
+static int buf_sink(void *arg, const void *data, size_t len)
+{
+	return rv_buf_add(arg, data, len);
+}
+
+/* The created time of an image manifest's config; RV_NOTFOUND when none
+ * can be read (the tag then sorts last). */
+static int image_created(int64_t *ns, struct bk *b, const char *repo,
+			 const struct reg_manifest *m)
+{
+	struct rv_buf config = RV_BUF_INIT(CONFIG_MAX);
+	int rc;
+
+	if (m->config.size < 0 || (uint64_t)m->config.size > CONFIG_MAX)
+		return RV_NOTFOUND;
+	rc = reg_blob_get(b->r, repo, m->config.digest, m->config.size,
+			  buf_sink, &config);
+	if (!rc)
+		rc = backup_filter_config_created(ns, config.data, config.len);
+	rv_buf_release(&config);
+	return rc;
+}
+
+/* The created time of what a tag points to: an image's config, or for an
+ * index the config of its first child that the platform filter keeps
+ * (the first child without a filter). */
+static int manifest_created(int64_t *ns, struct bk *b, const char *repo,
+			    const char *digest, int depth)
+{
+	struct rv_buf body = RV_BUF_INIT(MANIFEST_MAX);
+	struct reg_manifest *m = NULL;
+	struct reg_desc d;
+	const struct rv_strlist *pl = b->src->platforms;
+	int rc;
+
+	rc = reg_manifest_get(&body, &d, b->r, repo, digest);
+	if (!rc)
+		rc = reg_manifest_parse(&m, body.data, body.len, d.media_type);
+	if (rc)
+		goto done;
+	if (m->kind == REG_KIND_IMAGE) {
+		rc = image_created(ns, b, repo, m);
+		goto done;
+	}
+	rc = RV_NOTFOUND;
+	for (size_t i = 0; depth < INDEX_DEPTH_MAX && i < m->n_manifests;
+	     i++) {
+		if (pl && pl->n &&
+		    !backup_filter_platform_match(pl, m->manifests[i].platform))
+			continue;
+		rc = manifest_created(ns, b, repo, m->manifests[i].digest,
+				      depth + 1);
+		break;
+	}
+done:
+	reg_manifest_free(m);
+	rv_buf_release(&body);
+	return rc;
+}
+
+static int cand_digest_cmp(const void *a, const void *b)
+{
+	const struct tag_cand *x = a, *y = b;
+	return strcmp(x->d.digest, y->d.digest);
+}
+
+static int cand_tag_cmp(const void *a, const void *b)
+{
+	const struct tag_cand *x = a, *y = b;
+	return strcmp(x->tag, y->tag);
+}
+
+/* keep_newest: rank the candidates by their image's created time and
+ * keep the first N (*n shrinks). One config read per distinct digest. */
+static int keep_newest(struct bk *b, const char *repo, struct tag_cand *c,
+		       size_t *n)
+{
+	struct backup_tag_time *tt = NULL;
+	size_t keep = (size_t)b->src->keep_newest;
+	int rc = 0;
+
+	if (*n <= keep)
+		return 0;
+	qsort(c, *n, sizeof(*c), cand_digest_cmp);
+	for (size_t i = 0; i < *n; i++) {
+		if (i > 0 && !strcmp(c[i].d.digest, c[i - 1].d.digest)) {
+			c[i].created = c[i - 1].created;
+			c[i].has_time = c[i - 1].has_time;
+			continue;
+		}
+		rc = manifest_created(&c[i].created, b, repo, c[i].d.digest, 0);
+		c[i].has_time = rc == 0;
+		if (rc && rc != RV_NOTFOUND)
+			rv_debug("'%s:%s': no created time (%s); it sorts last",
+				 repo, c[i].tag, rv_err_msg());
+		rc = 0;
+	}
+	tt = calloc(*n, sizeof(*tt));
+	if (!tt)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	for (size_t i = 0; i < *n; i++) {
+		tt[i].tag = c[i].tag;
+		tt[i].created = c[i].created;
+		tt[i].has_time = c[i].has_time;
+	}
+	backup_filter_newest_sort(tt, *n);
+	/* the kept ones, back in tag order */
+	qsort(c, *n, sizeof(*c), cand_tag_cmp);
+	{
+		size_t w = 0;
+		for (size_t i = 0; i < *n; i++) {
+			int in = 0;
+			for (size_t j = 0; j < keep && !in; j++)
+				in = !strcmp(tt[j].tag, c[i].tag);
+			if (in)
+				c[w++] = c[i];
+		}
+		rv_info("'%s': keep_newest %zu: %zu tag(s) left out", repo,
+			keep, *n - w);
+		*n = w;
+	}
+	free(tt);
+	return rc;
+}
+
+/* Back up one tag whose HEAD answered d. Returns a fatal code, or 0 with
+ * a failure noted in b. */
+static int backup_tag(struct bk *b, const char *repo, const char *tag,
+		      const struct reg_desc *d, int filter)
+{
+	char what[512], stored[RV_DIGEST_MAX];
+	int rc = backup_manifest(stored, b, repo, d->digest, 0, filter);
+
+	/* a manifest or blob the tag needs is missing: the image cannot be
+	 * restored, so this is a failure */
+	if (rc == RV_NOTFOUND)
+		rc = rv_err_set(RV_ERROR, "%s (needed by %s:%s)", rv_err_msg(),
+				repo, tag);
+	if (!rc) {
+		char h[32];
+		rc = add_tag(b, repo, tag, stored);
+		if (rc)
+			return rc;
+		b->st->tags++;
+		rv_progress("backup %s: %s:%s | %llu tags, %llu blobs "
+			    "fetched, %s",
+			    b->src->name, repo, tag,
+			    (unsigned long long)b->st->tags,
+			    (unsigned long long)b->st->blobs_fetched,
+			    rv_human_bytes(h, sizeof(h), b->st->bytes_fetched));
+		return 0;
+	}
+	if (b->fatal)
+		return rc;
+	if (rc == RV_REFUSED) {
+		rv_warn("%s:%s skipped: %s", repo, tag, rv_err_msg());
+		b->st->tags_skipped++;
+	} else {
+		snprintf(what, sizeof(what), "%s:%s", repo, tag);
+		note_failure(b, rc, what);
+		b->st->tags_failed++;
+	}
+	return 0;
+}
+
+/* HEAD a tag: 0 and *d, 1 when it vanished or failed (noted), or a fatal
+ * code. */
+static int head_tag(struct reg_desc *d, struct bk *b, const char *repo,
+		    const char *tag)
+{
+	char what[512];
+	int rc = reg_manifest_head(d, b->r, repo, tag);
+
+	if (rc == RV_NOTFOUND) {
+		rv_warn("tag '%s:%s' disappeared during the walk; skipped",
+			repo, tag);
+		return 1;
+	}
+	if (rc == RV_REFUSED) {
+		rv_warn("%s:%s skipped: %s", repo, tag, rv_err_msg());
+		b->st->tags_skipped++;
+		return 1;
+	}
+	if (rc) {
+		snprintf(what, sizeof(what), "%s:%s", repo, tag);
+		note_failure(b, rc, what);
+		b->st->tags_failed++;
+		return 1;
+	}
+	b->st->manifest_heads++;
+	return 0;
+}
+
+static int referrer_add(struct bk *b, const char *repo, const char *subject,
+			const char *digest)
+{
+	struct referrer_entry *e;
+	int rc;
+
+	rc = rv_array_grow((void **)&b->refs, &b->cap_refs, b->n_refs + 1,
+			   sizeof(*b->refs));
+	if (rc)
+		return rc;
+	e = &b->refs[b->n_refs];
+	e->repo = strdup(repo);
+	if (!e->repo)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	snprintf(e->subject, sizeof(e->subject), "%s", subject);
+	snprintf(e->digest, sizeof(e->digest), "%s", digest);
+	b->n_refs++;
+	return 0;
+}
+
+/* The referrers API: for every manifest backed up in this repository
+ * (the list grows as referrers are found: a signature's referrers are
+ * followed too, up to BACKUP_REFERRERS_DEPTH_MAX). After one
+ * RV_UNSUPPORTED the repository is not asked again. */
+static int backup_referrers_api(struct bk *b, const char *repo)
+{
+	struct rv_buf list = RV_BUF_INIT((size_t)64 << 20);
+	struct rv_strlist found = RV_STRLIST_INIT;
+	char what[600], stored[RV_DIGEST_MAX], subject[RV_DIGEST_MAX];
+	size_t n_found;
+	int rc = 0;
+
+	for (size_t i = 0; !b->api_off && i < b->seen.n; i++) {
+		int depth = b->seen_depth[i];
+
+		snprintf(subject, sizeof(subject), "%s",
+			 (const char *)b->seen.keys[i]);
+		if (depth >= BACKUP_REFERRERS_DEPTH_MAX)
+			continue;
+		rv_buf_reset(&list);
+		rc = reg_referrers(&list, b->r, repo, subject);
+		if (rc == RV_UNSUPPORTED) {
+			rv_info("%s", rv_err_msg());
+			b->api_off = 1;
+			rc = 0;
+			break;
+		}
+		if (!rc) {
+			rv_strlist_release(&found);
+			rc = backup_referrers_parse(&found,
+						    rv_buf_cstr(&list),
+						    list.len, subject);
+		}
+		if (rc) {
+			snprintf(what, sizeof(what), "referrers of %s@%s",
+				 repo, subject);
+			note_failure(b, rc, what);
+			b->st->tags_failed++;
+			rc = 0;
+			continue;
+		}
+		n_found = found.n;
+		if (n_found > BACKUP_REFERRERS_PER_SUBJECT_MAX) {
+			rv_warn("%s@%s has %zu referrers; only the first %d "
+				"are backed up",
+				repo, subject, n_found,
+				BACKUP_REFERRERS_PER_SUBJECT_MAX);
+			n_found = BACKUP_REFERRERS_PER_SUBJECT_MAX;
+		}
+		for (size_t j = 0; j < n_found; j++) {
+			if (b->n_refs >= BACKUP_REFERRERS_PER_RUN_MAX) {
+				if (!b->refs_capped)
+					rv_warn("more than %d referrers in "
+						"this run; the rest are not "
+						"backed up",
+						BACKUP_REFERRERS_PER_RUN_MAX);
+				b->refs_capped = 1;
+				break;
+			}
+			b->cur_ref_depth = depth + 1;
+			rc = backup_manifest(stored, b, repo, found.items[j],
+					     0, 0);
+			b->cur_ref_depth = 0;
+			if (!rc)
+				rc = referrer_add(b, repo, subject,
+						  found.items[j]);
+			if (!rc)
+				continue;
+			if (b->fatal || rc == RV_NOMEM)
+				goto done;
+			snprintf(what, sizeof(what), "referrer %s of %s@%s",
+				 found.items[j], repo, subject);
+			if (rc == RV_REFUSED) {
+				rv_warn("%s skipped: %s", what, rv_err_msg());
+			} else {
+				note_failure(b, rc, what);
+				b->st->tags_failed++;
+			}
+			rc = 0;
+		}
+	}
+done:
+	rv_strlist_release(&found);
+	rv_buf_release(&list);
 	return rc;
 }
 
@@ -610,10 +1095,21 @@ done:
  * per-tag failures noted in b. */
 static int backup_repo(struct bk *b, const char *repo)
 {
-	char what[512];
+	char what[512], subject[RV_DIGEST_MAX];
 	struct rv_strlist tags = RV_STRLIST_INIT;
+	struct tag_cand *cands = NULL;
+	unsigned char *rdone = NULL;
+	size_t n_cands = 0, n_ref_tags = 0, n_dropped = 0;
+	const struct backup_source *src = b->src;
+	int no_tag_filters =
+	    (!src->tags_include || !src->tags_include->n) &&
+	    (!src->tags_exclude || !src->tags_exclude->n) &&
+	    src->keep_newest == 0;
 	int rc = reg_tags(b->r, repo, &tags);
 
+	rv_set_clear(&b->seen);
+	b->api_off = 0;
+	b->cur_ref_depth = 0;
 	if (rc == RV_NOTFOUND) {
 		rv_warn("repository '%s' disappeared during the walk; "
 			"skipped",
@@ -630,55 +1126,95 @@ static int backup_repo(struct bk *b, const char *repo)
 	}
 	rv_strlist_sort(&tags);
 	b->st->repositories++;
+	cands = calloc(tags.n ? tags.n : 1, sizeof(*cands));
+	rdone = calloc(tags.n ? tags.n : 1, 1);
+	if (!cands || !rdone) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	/* 1. ordinary tags through the name filters; referrer tags wait
+	 * for their subjects */
 	for (size_t i = 0; i < tags.n; i++) {
-		struct reg_desc d;
 		const char *tag = tags.items[i];
 
-		rc = reg_manifest_head(&d, b->r, repo, tag);
-		if (rc == RV_NOTFOUND) {
-			rv_warn("tag '%s:%s' disappeared during the walk; "
-				"skipped",
-				repo, tag);
+		if (backup_filter_referrer_tag(subject, tag)) {
+			if (!b->src->referrers) {
+				rdone[i] = 1;
+				n_dropped++;
+			} else {
+				n_ref_tags++;
+			}
 			continue;
 		}
-		if (!rc) {
-			b->st->manifest_heads++;
-			rc = backup_manifest(b, repo, d.digest, 0);
-			/* a manifest or blob the tag needs is missing: the
-			 * image cannot be restored, so this is a failure */
-			if (rc == RV_NOTFOUND)
-				rc =
-				    rv_err_set(RV_ERROR, "%s (needed by %s:%s)",
-					       rv_err_msg(), repo, tag);
-		}
-		if (!rc) {
-			char h[32];
-			rc = add_tag(b, repo, tag, d.digest);
-			if (rc)
-				goto done;
-			b->st->tags++;
-			rv_progress(
-			    "backup %s: %s:%s | %llu tags, %llu blobs "
-			    "fetched, %s",
-			    b->src->name, repo, tag,
-			    (unsigned long long)b->st->tags,
-			    (unsigned long long)b->st->blobs_fetched,
-			    rv_human_bytes(h, sizeof(h), b->st->bytes_fetched));
+		rdone[i] = 1;
+		if (!backup_filter_tag_kept(b->tag_filter, tag)) {
+			n_dropped++;
 			continue;
 		}
-		if (b->fatal)
+		rc = head_tag(&cands[n_cands].d, b, repo, tag);
+		if (rc < 0)
 			goto done;
-		if (rc == RV_REFUSED) {
-			rv_warn("%s:%s skipped: %s", repo, tag, rv_err_msg());
-			b->st->tags_skipped++;
-		} else {
-			snprintf(what, sizeof(what), "%s:%s", repo, tag);
-			note_failure(b, rc, what);
-			b->st->tags_failed++;
-		}
+		if (rc == 0)
+			cands[n_cands++].tag = tag;
 		rc = 0;
 	}
+	/* 2. the newest N */
+	if (b->src->keep_newest > 0) {
+		size_t before = n_cands;
+		rc = keep_newest(b, repo, cands, &n_cands);
+		if (rc)
+			goto done;
+		n_dropped += before - n_cands;
+	}
+	/* 3. back them up */
+	for (size_t i = 0; i < n_cands; i++) {
+		rc = backup_tag(b, repo, cands[i].tag, &cands[i].d, 1);
+		if (rc)
+			goto done;
+	}
+	/* 4. referrer tags (`sha256-<hex>[.sig|.att|.sbom]`): the tag filters
+	 * never judge them; they are kept when their subject is backed up
+	 * here (a signature of a signature is found on the next pass), and
+	 * all of them when the source has no tag filter (a plain copy) */
+	for (int pass = 0; n_ref_tags && pass <= BACKUP_REFERRERS_DEPTH_MAX;
+	     pass++) {
+		int changed = 0;
+		for (size_t i = 0; i < tags.n; i++) {
+			struct reg_desc d;
+			const char *tag = tags.items[i];
+
+			if (rdone[i] ||
+			    !backup_filter_referrer_tag(subject, tag))
+				continue;
+			if (!rv_set_has(&b->seen, subject,
+					strlen(subject) + 1) &&
+			    !no_tag_filters)
+				continue;
+			rdone[i] = 1;
+			n_ref_tags--;
+			changed = 1;
+			rc = head_tag(&d, b, repo, tag);
+			if (rc < 0)
+				goto done;
+			if (rc == 0)
+				rc = backup_tag(b, repo, tag, &d, 0);
+			if (rc)
+				goto done;
+		}
+		if (!changed)
+			break;
+	}
+	n_dropped += n_ref_tags;
+	if (n_dropped)
+		rv_info("'%s': %zu of %zu tag(s) left out by the source's "
+			"filters",
+			repo, n_dropped, tags.n);
+	/* 5. the referrers API */
+	if (b->src->referrers)
+		rc = backup_referrers_api(b, repo);
 done:
+	free(rdone);
+	free(cands);
 	rv_strlist_release(&tags);
 	return rc;
 }
@@ -707,6 +1243,17 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 		goto done;
 	}
 	stats->snapshot[0] = '\0';
+	rc = backup_filter_new(&b.tag_filter, src->tags_include,
+			       src->tags_exclude);
+	if (rc)
+		goto done;
+	if (src->keep_newest < 0) {
+		rc = rv_err_set(RV_INVALID,
+				"source '%s': keep_newest must be 0 (all) or "
+				"more",
+				src->name);
+		goto done;
+	}
 
 	rc = list_repos(&repos, &b);
 	if (rc)
@@ -744,6 +1291,12 @@ done:
 		free(b.tags[i].tag);
 	}
 	free(b.tags);
+	for (size_t i = 0; i < b.n_refs; i++)
+		free(b.refs[i].repo);
+	free(b.refs);
+	backup_filter_free(b.tag_filter);
+	rv_set_release(&b.seen);
+	free(b.seen_depth);
 	pending_clear(&b);
 	free(b.pm);
 	rv_set_release(&b.pend_chunks);

@@ -35,8 +35,10 @@ struct backup_source {
 	const struct rv_strlist *tags_exclude;
 	int keep_newest;
 	/* Index filter: only these "os/arch[/variant]" children of an index
-	 * are backed up; the index itself is stored byte for byte. NULL or
-	 * empty: every platform. */
+	 * are backed up; the index is rewritten with those children only,
+	 * under its own digest, which the snapshot's tag points to
+	 * (docs/DESIGN.md, "Filters (issue 6)"). NULL or empty: every
+	 * platform, the index byte for byte. */
 	const struct rv_strlist *platforms;
 	/* 1: back up the referrers of every manifest (OCI 1.1 API, else the
 	 * `sha256-<hex>` fallback tags). */
@@ -57,6 +59,8 @@ struct backup_stats {
 	uint64_t chunks_written;
 	uint64_t bytes_written; /* pack bytes put on the targets (per copy) */
 	uint64_t packs_written;
+	/* from the registry client (filled by the caller) */
+	uint64_t requests, retries, throttled, resumed;
 };
 
 /* Back up one source. stats accumulates (the caller zeroes it).

@@ -112,8 +112,18 @@ struct rv_strlist;
 int cat_column_list(struct rv_strlist *l, struct cat *c, const char *sql,
 		    const char *text, const char *what);
 
-/* Make room for one more item in a malloc'd array of `count` items of
- * `size` bytes with capacity *cap (doubling, from 64). RV_NOMEM. */
-int cat_grow(void **items, size_t *cap, size_t count, size_t size);
+/* Snapshots by id (catalog/snapshots.c). cat_snap_id_check: 0 when
+ * snap_id is 64 lowercase hex digits, else RV_INVALID with the message
+ * set. cat_snap_row: the row id of recorded snapshot snap_id, or
+ * RV_NOTFOUND. cat_snap_rows: run sql bound to ?1 = that row id and call
+ * fn with the three text columns of each row, in order; the statement is
+ * prepared per call, so fn may use the catalog; `what` names the rows in
+ * messages ("tags"). */
+typedef int (*cat_row3_fn)(void *arg, const char *a, const char *b,
+			   const char *d);
+int cat_snap_id_check(const char *snap_id);
+int cat_snap_row(int64_t *row, struct cat *c, const char *snap_id);
+int cat_snap_rows(struct cat *c, const char *snap_id, const char *sql,
+		  const char *what, cat_row3_fn fn, void *arg);
 
 #endif

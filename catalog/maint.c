@@ -238,9 +238,12 @@ static const char pack_snapshots_sql[] =
     "  JOIN manifests child ON child.digest = r.digest"
     "  JOIN lost_manifests lm ON lm.id = child.id"
     "  WHERE r.is_manifest = 1) "
-    "SELECT DISTINCT s.snap_id FROM snapshot_tags t"
+    "SELECT s.snap_id FROM snapshot_tags t"
     " JOIN snapshots s ON s.id = t.snapshot"
-    " WHERE t.manifest IN lost_manifests ORDER BY s.snap_id";
+    " WHERE t.manifest IN lost_manifests "
+    "UNION SELECT s.snap_id FROM snapshot_referrers sr"
+    " JOIN snapshots s ON s.id = sr.snapshot"
+    " WHERE sr.manifest IN lost_manifests ORDER BY 1";
 
 int cat_pack_snapshots(struct rv_strlist *snap_ids, struct cat *c,
 		       const char *pack_id)

@@ -9,6 +9,7 @@
  */
 #include "catalog/internal.h"
 
+#include "util/array.h"
 #include "util/digest.h"
 #include "util/err.h"
 #include "util/strlist.h"
@@ -103,6 +104,8 @@ static const char live_sql[] =
     "  WITH RECURSIVE m(id) AS ("
     "    SELECT manifest FROM snapshot_tags"
     "    UNION"
+    "    SELECT manifest FROM snapshot_referrers"
+    "    UNION"
     "    SELECT c.id FROM m JOIN manifest_refs r ON r.manifest = m.id"
     "      JOIN manifests c ON c.digest = r.digest WHERE r.is_manifest = 1)"
     "  SELECT id FROM m;"
@@ -169,7 +172,8 @@ int cat_prune_plan(struct cat_prune_pack **out, size_t *n,
 					c->path);
 			goto done;
 		}
-		rv = cat_grow((void **)&list, &cap, count, sizeof(*list));
+		rv = rv_array_grow((void **)&list, &cap, count + 1,
+				   sizeof(*list));
 		if (rv < 0)
 			goto done;
 		p = &list[count++];
@@ -403,7 +407,8 @@ int cat_pending_list(struct cat_pending **out, size_t *n, struct cat *c)
 					c->path);
 			goto done;
 		}
-		rv = cat_grow((void **)&list, &cap, count, sizeof(*list));
+		rv = rv_array_grow((void **)&list, &cap, count + 1,
+				   sizeof(*list));
 		if (rv < 0)
 			goto done;
 		p = &list[count++];

@@ -13,6 +13,8 @@ static const char *const snapshot_packs_sql =
     "WITH RECURSIVE m(id) AS ("
     "  SELECT t.manifest FROM snapshot_tags t WHERE t.snapshot = ?1"
     "  UNION"
+    "  SELECT sr.manifest FROM snapshot_referrers sr WHERE sr.snapshot = ?1"
+    "  UNION"
     "  SELECT c.id FROM m JOIN manifest_refs r ON r.manifest = m.id"
     "    JOIN manifests c ON c.digest = r.digest WHERE r.is_manifest = 1"
     "), b(id) AS ("

@@ -1,6 +1,7 @@
 /* snapshots.c - snapshots, their tags, and the totals for reports. */
 #include "catalog/internal.h"
 
+#include "util/array.h"
 #include "util/err.h"
 
 #include <stdlib.h>
@@ -202,11 +203,9 @@ int cat_snapshot_tag_add(struct cat *c, const char *snap_id, const char *repo,
 	sqlite3_stmt *st = NULL;
 	int rc, rv;
 
-	if (!cat_hex64_valid(snap_id))
-		return rv_err_set(RV_INVALID,
-				  "snapshot id '%.80s' is not 64 "
-				  "lowercase hex digits",
-				  snap_id ? snap_id : "");
+	rv = cat_snap_id_check(snap_id);
+	if (rv)
+		return rv;
 	if (!repo || !*repo || strlen(repo) > CAT_NAME_MAX || !tag || !*tag ||
 	    strlen(tag) > CAT_NAME_MAX)
 		return rv_err_set(RV_INVALID,
@@ -421,8 +420,16 @@ int cat_snapshot_find(struct cat_snapshot *out, struct cat *c, const char *ref)
 	return find_prefix(out, c, prefix, ref);
 }
 
-/* The row id of a snapshot given by its full id. */
-static int snap_row(int64_t *row, struct cat *c, const char *snap_id)
+int cat_snap_id_check(const char *snap_id)
+{
+	if (cat_hex64_valid(snap_id))
+		return 0;
+	return rv_err_set(RV_INVALID,
+			  "snapshot id '%.80s' is not 64 lowercase hex digits",
+			  snap_id ? snap_id : "");
+}
+
+int cat_snap_row(int64_t *row, struct cat *c, const char *snap_id)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, rv;
@@ -450,51 +457,43 @@ done:
 	return rv;
 }
 
-int cat_snapshot_tags(struct cat *c, const char *snap_id, cat_tag_fn fn,
-		      void *arg)
+int cat_snap_rows(struct cat *c, const char *snap_id, const char *sql,
+		  const char *what, cat_row3_fn fn, void *arg)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t row = 0;
 	int rc, rv;
 
-	if (!cat_hex64_valid(snap_id))
-		return rv_err_set(RV_INVALID,
-				  "snapshot id '%.80s' is not 64 "
-				  "lowercase hex digits",
-				  snap_id ? snap_id : "");
-	rv = snap_row(&row, c, snap_id);
+	rv = cat_snap_id_check(snap_id);
+	if (!rv)
+		rv = cat_snap_row(&row, c, snap_id);
 	if (rv < 0)
 		return rv;
 	/* Not from the cache: the callback may use the catalog, even to list
-	 * the tags of another snapshot, while this statement is running. */
-	rc = sqlite3_prepare_v2(c->db,
-				"SELECT t.repo, t.tag, m.digest "
-				"FROM snapshot_tags t "
-				"JOIN manifests m ON m.id = t.manifest "
-				"WHERE t.snapshot = ?1 ORDER BY t.repo, t.tag",
-				-1, &st, NULL);
+	 * the rows of another snapshot, while this statement is running. */
+	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 1, row);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
-		const char *repo = (const char *)sqlite3_column_text(st, 0);
-		const char *tag = (const char *)sqlite3_column_text(st, 1);
-		const char *digest = (const char *)sqlite3_column_text(st, 2);
+		const char *a = (const char *)sqlite3_column_text(st, 0);
+		const char *b = (const char *)sqlite3_column_text(st, 1);
+		const char *d = (const char *)sqlite3_column_text(st, 2);
 
-		if (!repo || !tag || !digest) {
+		if (!a || !b || !d) {
 			rv = rv_err_set(RV_NOMEM,
-					"cannot read the tags of "
+					"cannot read the %s of "
 					"snapshot '%s': out of memory",
-					snap_id);
+					what, snap_id);
 			goto done;
 		}
-		rv = fn(arg, repo, tag, digest);
+		rv = fn(arg, a, b, d);
 		if (rv != 0)
 			goto done;
 	}
 	if (rc != SQLITE_DONE) {
-		rv = cat_sql_errf(c, rc, "read the tags of snapshot '%s'",
+		rv = cat_sql_errf(c, rc, "read the %s of snapshot '%s'", what,
 				  snap_id);
 		goto done;
 	}
@@ -502,6 +501,17 @@ int cat_snapshot_tags(struct cat *c, const char *snap_id, cat_tag_fn fn,
 done:
 	sqlite3_finalize(st);
 	return rv;
+}
+
+int cat_snapshot_tags(struct cat *c, const char *snap_id, cat_tag_fn fn,
+		      void *arg)
+{
+	return cat_snap_rows(c, snap_id,
+			     "SELECT t.repo, t.tag, m.digest "
+			     "FROM snapshot_tags t "
+			     "JOIN manifests m ON m.id = t.manifest "
+			     "WHERE t.snapshot = ?1 ORDER BY t.repo, t.tag",
+			     "tags", fn, arg);
 }
 
 int cat_stats_get(struct cat_stats *out, struct cat *c)
@@ -612,7 +622,8 @@ int cat_tag_history(struct cat_tag_state **out, size_t *n, struct cat *c,
 	for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
 		struct cat_tag_state *ts;
 
-		rv = cat_grow((void **)&list, &cap, count, sizeof(*list));
+		rv = rv_array_grow((void **)&list, &cap, count + 1,
+				   sizeof(*list));
 		if (rv < 0)
 			goto done;
 		ts = &list[count++];

@@ -8,6 +8,7 @@
  */
 #include "catalog/internal.h"
 
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -29,22 +30,6 @@ static int bad_pack_id(const char *pack_id)
 {
 	return rv_err_set(RV_INVALID, "pack id '%.80s' is not 64 hex digits",
 			  pack_id ? pack_id : "");
-}
-
-int cat_grow(void **items, size_t *cap, size_t count, size_t size)
-{
-	void *p;
-	size_t ncap;
-
-	if (count < *cap)
-		return 0;
-	ncap = *cap ? 2 * *cap : 64;
-	p = realloc(*items, ncap * size);
-	if (!p)
-		return rv_err_set(RV_NOMEM, "out of memory");
-	*items = p;
-	*cap = ncap;
-	return 0;
 }
 
 int cat_pack_verify_times(struct cat_pack_seen **out, size_t *n, struct cat *c,
@@ -86,7 +71,8 @@ int cat_pack_verify_times(struct cat_pack_seen **out, size_t *n, struct cat *c,
 					c->path);
 			goto done;
 		}
-		rv = cat_grow((void **)&list, &cap, count, sizeof(*list));
+		rv = rv_array_grow((void **)&list, &cap, count + 1,
+				   sizeof(*list));
 		if (rv < 0)
 			goto done;
 		p = &list[count++];
@@ -155,7 +141,8 @@ int cat_chunks_query(struct cat_chunk_loc **out, size_t *n, struct cat *c,
 					c->path, pack_id);
 			goto done;
 		}
-		rv = cat_grow((void **)&list, &cap, count, sizeof(*list));
+		rv = rv_array_grow((void **)&list, &cap, count + 1,
+				   sizeof(*list));
 		if (rv < 0)
 			goto done;
 		l = &list[count++];
@@ -305,8 +292,8 @@ static int needs_tags(struct cat_needs *nd, struct cat *c, const char *ids)
 					c->path);
 			goto done;
 		}
-		rv = cat_grow((void **)&nd->tags, &cap, nd->n_tags,
-			  sizeof(*nd->tags));
+		rv = rv_array_grow((void **)&nd->tags, &cap, nd->n_tags + 1,
+				   sizeof(*nd->tags));
 		if (rv < 0)
 			goto done;
 		t = &nd->tags[nd->n_tags];

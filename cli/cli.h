@@ -98,6 +98,7 @@ int cmd_daemon(struct app *a, int argc, char **argv);
 int cmd_forget(struct app *a, int argc, char **argv);
 int cmd_prune(struct app *a, int argc, char **argv);
 int cmd_unlock(struct app *a, int argc, char **argv);
+int cmd_export(struct app *a, int argc, char **argv);
 
 /* One pass of the scheduler (cmd_schedule.c), shared by `schedule
  * run-due` and `daemon`: takes the scheduler lock "<catalog>.schedule.lock"

@@ -23,7 +23,9 @@ static void print_json(const struct backup_stats *st, char **ids, size_t n)
 	       "\"tags_skipped\":%llu,\"manifest_heads\":%llu,"
 	       "\"manifests_fetched\":%llu,\"blobs_fetched\":%llu,"
 	       "\"bytes_fetched\":%llu,\"chunks_written\":%llu,"
-	       "\"bytes_written\":%llu,\"packs_written\":%llu}\n",
+	       "\"bytes_written\":%llu,\"packs_written\":%llu,"
+	       "\"requests\":%llu,\"retries\":%llu,\"throttled\":%llu,"
+	       "\"resumed\":%llu}\n",
 	       (unsigned long long)st->repositories,
 	       (unsigned long long)st->tags,
 	       (unsigned long long)st->tags_failed,
@@ -34,7 +36,11 @@ static void print_json(const struct backup_stats *st, char **ids, size_t n)
 	       (unsigned long long)st->bytes_fetched,
 	       (unsigned long long)st->chunks_written,
 	       (unsigned long long)st->bytes_written,
-	       (unsigned long long)st->packs_written);
+	       (unsigned long long)st->packs_written,
+	       (unsigned long long)st->requests,
+	       (unsigned long long)st->retries,
+	       (unsigned long long)st->throttled,
+	       (unsigned long long)st->resumed);
 }
 
 static void add_stats(struct backup_stats *t, const struct backup_stats *s)
@@ -50,6 +56,10 @@ static void add_stats(struct backup_stats *t, const struct backup_stats *s)
 	t->chunks_written += s->chunks_written;
 	t->bytes_written += s->bytes_written;
 	t->packs_written += s->packs_written;
+	t->requests += s->requests;
+	t->retries += s->retries;
+	t->throttled += s->throttled;
+	t->resumed += s->resumed;
 }
 
 int cmd_backup(struct app *a, int argc, char **argv)
@@ -155,6 +165,15 @@ int cmd_backup(struct app *a, int argc, char **argv)
 		rc = app_open_registry(&r, a, src->registry);
 		if (!rc)
 			rc = backup_run(&st, a->cat, a->store, r, &bs);
+		if (r) {
+			struct reg_stats rs;
+
+			reg_get_stats(&rs, r);
+			st.requests = rs.requests;
+			st.retries = rs.retries;
+			st.throttled = rs.throttled;
+			st.resumed = rs.resumed;
+		}
 		reg_free(r);
 		add_stats(&total, &st);
 		if (rc) {

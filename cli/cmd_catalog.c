@@ -1,6 +1,8 @@
-/* cmd_catalog.c - regvault catalog rebuild --from TARGET [--force] */
+/* cmd_catalog.c - regvault catalog rebuild --from TARGET [--force]
+ *                 regvault catalog history REPO:TAG */
 #include "cli/cli.h"
 
+#include "catalog/catalog.h"
 #include "maint/maint.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -23,8 +25,8 @@ static int print_json(const struct maint_stats *st, const char *catalog,
 	    (json_int_t)st->chunks, "blobs", (json_int_t)st->blobs, "manifests",
 	    (json_int_t)st->manifests, "snapshots", (json_int_t)st->snapshots,
 	    "damaged", cli_maint_items_json(&st->damaged), "skipped",
-	    cli_maint_items_json(&st->skipped), "notes", cli_maint_items_json(&st->notes),
-	    "complete", complete);
+	    cli_maint_items_json(&st->skipped), "notes",
+	    cli_maint_items_json(&st->notes), "complete", complete);
 	return cli_print_json(doc);
 }
 
@@ -103,6 +105,128 @@ static int rebuild(struct app *a, const char *from, int force)
 	return rc ? cli_fail(rc) : EXIT_OK;
 }
 
+/* One row of the history as JSON. */
+static json_t *history_row(const struct cat_tag_state *ts, int changed)
+{
+	char when[32];
+
+	cli_time(when, sizeof(when), ts->time);
+	return json_pack("{s:s, s:s, s:s, s:s?, s:b, s:b}", "snapshot",
+			 ts->snap_id, "time", when, "source", ts->source,
+			 "digest", ts->digest[0] ? ts->digest : NULL, "changed",
+			 changed, "absent", !ts->digest[0]);
+}
+
+/* What repo:tag pointed to in every snapshot, oldest first, marking
+ * where it changed. Rows compare with the previous row of the same source
+ * (each source is its own timeline). */
+static int history(struct app *a, const char *repo, const char *tag)
+{
+	struct cat_tag_state *rows = NULL;
+	const char **last = NULL; /* per row: the previous digest of its
+				     source, or NULL for its first row */
+	json_t *list = NULL;
+	size_t n = 0, changes = 0;
+	int rc;
+
+	rc = app_load_config(a);
+	if (!rc)
+		rc = app_open_catalog(a);
+	if (!rc)
+		rc = cat_tag_history(&rows, &n, a->cat, repo, tag);
+	if (rc)
+		goto done;
+	if (n == 0) {
+		rc = rv_err_set(RV_NOTFOUND,
+				"no snapshot holds '%s:%s' (see 'regvault "
+				"snapshots')",
+				repo, tag);
+		goto done;
+	}
+	last = calloc(n, sizeof(*last));
+	if (a->json)
+		list = json_array();
+	if (!last || (a->json && !list)) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct cat_tag_state *ts = &rows[i];
+		int changed = 0;
+
+		for (size_t j = i; j-- > 0;)
+			if (!strcmp(rows[j].source, ts->source)) {
+				last[i] = rows[j].digest;
+				break;
+			}
+		/* present after another digest or after an absence */
+		changed =
+		    last[i] && ts->digest[0] && strcmp(last[i], ts->digest);
+		changes += changed;
+		if (a->json) {
+			json_t *row = history_row(ts, changed);
+			if (!row || json_array_append_new(list, row) < 0) {
+				rc = rv_err_set(RV_NOMEM, "out of memory");
+				goto done;
+			}
+			continue;
+		}
+		{
+			char when[32];
+			cli_time(when, sizeof(when), ts->time);
+			printf("%s  %.12s  %-71s%s\n", when, ts->snap_id,
+			       ts->digest[0] ? ts->digest : "-",
+			       !ts->digest[0] ? "  (absent)"
+			       : changed      ? "  (changed)"
+					      : "");
+		}
+	}
+	if (a->json) {
+		rc = cli_print_json(json_pack(
+		    "{s:s, s:s, s:I, s:O}", "repository", repo, "tag", tag,
+		    "changes", (json_int_t)changes, "history", list));
+	}
+done:
+	json_decref(list);
+	free(last);
+	free(rows);
+	return rc ? cli_fail(rc) : EXIT_OK;
+}
+
+static int cmd_history(struct app *a, const struct command *cmd, int argc,
+		       char **argv)
+{
+	char *repo = NULL, *colon;
+	const char *ref = NULL;
+	int rc;
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			a->json = 1;
+		else if (argv[i][0] == '-')
+			return cli_usage(cmd, "unknown option '%s'", argv[i]);
+		else if (ref)
+			return cli_usage(cmd, "give exactly one REPO:TAG");
+		else
+			ref = argv[i];
+	}
+	if (!ref)
+		return cli_usage(cmd, "which tag? give REPO:TAG");
+	repo = strdup(ref);
+	if (!repo)
+		return cli_fail(rv_err_set(RV_NOMEM, "out of memory"));
+	/* repository names hold no ':', so the last one starts the tag */
+	colon = strrchr(repo, ':');
+	if (!colon || colon == repo || !colon[1]) {
+		free(repo);
+		return cli_usage(cmd, "'%s' is not REPO:TAG", ref);
+	}
+	*colon = '\0';
+	rc = history(a, repo, colon + 1);
+	free(repo);
+	return rc;
+}
+
 int cmd_catalog(struct app *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -116,7 +240,9 @@ int cmd_catalog(struct app *a, int argc, char **argv)
 	int c, force = 0, rc;
 
 	if (argc < 2)
-		return cli_usage(cmd, "missing subcommand (rebuild)");
+		return cli_usage(cmd, "missing subcommand (rebuild, history)");
+	if (!strcmp(argv[1], "history"))
+		return cmd_history(a, cmd, argc, argv);
 	if (strcmp(argv[1], "rebuild"))
 		return cli_usage(cmd, "unknown subcommand '%s'", argv[1]);
 	optind = 1;

@@ -21,17 +21,28 @@ static const struct command commands[] = {
     {"snapshots", cmd_snapshots, "snapshots [--json]",
      "list the snapshots in the catalog"},
     {"restore", cmd_restore,
-     "restore SNAPSHOT --to REGISTRY [--repo GLOB]... [--dry-run] [--json]",
-     "replay a snapshot (an id, a unique prefix or 'latest') into a "
-     "registry"},
+     "restore (SNAPSHOT | --at TIME) --to REGISTRY [--repo GLOB]... "
+     "[--map FROM=TO]... [--tag REPO:TAG]... [--force] [--dry-run] [--json]",
+     "replay a snapshot (an id, a unique prefix or 'latest'; or the newest "
+     "at or before --at) into a registry, under other names with --map; "
+     "tags that differ on the destination are kept unless --force"},
+    {"export", cmd_export,
+     "export SNAPSHOT --repo REPO[:TAG] (--oci-layout DIR | --oci-archive "
+     "FILE) [--json]",
+     "write a repository's tags (or one tag) of a snapshot as an OCI image "
+     "layout folder or OCI archive, for skopeo and other OCI tools; "
+     "foreign layers are left out"},
     {"drill", cmd_drill,
      "drill --to REGISTRY [--snapshot ID|latest] [--repo GLOB]... "
      "[--sample N] [--json] [--report FILE]",
      "restore a snapshot (or N random tags) into a scratch registry, check "
      "every tag and blob there independently, report throughput, RPO and "
      "projected RTO"},
-    {"catalog", cmd_catalog, "catalog rebuild --from TARGET [--force] [--json]",
-     "rebuild the catalog from one target and the key"},
+    {"catalog", cmd_catalog,
+     "catalog rebuild --from TARGET [--force] [--json] | catalog history "
+     "REPO:TAG [--json]",
+     "rebuild the catalog from one target and the key; history: what a tag "
+     "pointed to in every snapshot, oldest first, marking where it changed"},
     {"repair", cmd_repair, "repair [--dry-run] [--json]",
      "copy what a target lacks or holds damaged from a target whose copy "
      "checks out"},

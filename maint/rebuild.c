@@ -272,6 +272,54 @@ static int open_snapshot(json_t **doc, struct snap_key *key,
 	return rc;
 }
 
+/* The referrers a backup found through the referrers API ("referrers" in
+ * the record, FORMAT.md): each recorded when its manifest is; one whose
+ * manifest is missing is a note (the snapshot's tags are whole). */
+static int record_referrers(struct maint_stats *st, struct cat *c,
+			    const char *snap_id, json_t *doc)
+{
+	json_t *refs = json_object_get(doc, "referrers"), *r;
+	size_t i;
+	int rc = 0;
+
+	if (!refs)
+		return 0;
+	if (!json_is_array(refs))
+		return rv_err_set(RV_INVALID,
+				  "its \"referrers\" is not a list");
+	json_array_foreach(refs, i, r)
+	{
+		const char *repo = json_string_value(json_object_get(r, "repo"));
+		const char *subj =
+		    json_string_value(json_object_get(r, "subject"));
+		const char *dg = json_string_value(json_object_get(r, "digest"));
+
+		if (!repo || !subj || !dg || !rv_digest_valid(dg) ||
+		    !rv_digest_valid(subj))
+			return rv_err_set(RV_INVALID,
+					  "referrer %zu of its record is "
+					  "malformed",
+					  i);
+		rc = cat_manifest_has(c, dg);
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			rc = maint_list_add(&st->notes, dg, NULL,
+					    "referrer of %s in snapshot %.12s "
+					    "not rebuilt: its manifest is not "
+					    "recorded",
+					    subj, snap_id);
+			if (rc)
+				return rc;
+			continue;
+		}
+		rc = cat_snapshot_referrer_add(c, snap_id, repo, subj, dg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 /* Record an opened snapshot, or list it in st->skipped when one of its
  * manifests is missing. */
 static int record_snapshot(struct maint_stats *st, struct cat *c,
@@ -311,6 +359,8 @@ static int record_snapshot(struct maint_stats *st, struct cat *c,
 	for (size_t i = 0; !rc && i < n_tags; i++)
 		rc = cat_snapshot_tag_add(c, snap_id, tags[i].repo, tags[i].tag,
 					  tags[i].digest);
+	if (!rc)
+		rc = record_referrers(st, c, snap_id, doc);
 	if (!rc)
 		rc = cat_commit(c);
 	if (rc) {

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Referrer descriptors accepted for one subject (every page). */
+#define REG_REFERRERS_MAX 10000
+
 #define ACCEPT_MANIFESTS                                                       \
 	REG_MT_OCI_INDEX ", " REG_MT_OCI_MANIFEST ", " REG_MT_DOCKER_LIST      \
 			 ", " REG_MT_DOCKER_V2
@@ -19,7 +22,9 @@ static void ref_name(char *out, size_t cap, const char *repo, const char *ref)
 		 ref);
 }
 
-static int add_names(struct reg *r, struct rv_strlist *list,
+/* Append the names of one page; *count receives how many the page held
+ * (invalid ones included), for the truncation check. */
+static int add_names(size_t *count, struct reg *r, struct rv_strlist *list,
 		     const struct rv_buf *body, const char *key,
 		     const char *what, int repos)
 {
@@ -27,6 +32,7 @@ static int add_names(struct reg *r, struct rv_strlist *list,
 	size_t i;
 	int rv = 0;
 
+	*count = 0;
 	root = json_loadb((const char *)body->data, body->len, 0, NULL);
 	if (!json_is_object(root)) {
 		rv = rv_err_set(RV_CORRUPT,
@@ -45,6 +51,7 @@ static int add_names(struct reg *r, struct rv_strlist *list,
 				what, r->name, key);
 		goto done;
 	}
+	*count = json_array_size(arr);
 	json_array_foreach(arr, i, v)
 	{
 		const char *s = json_string_value(v);
@@ -71,16 +78,89 @@ done:
 	return rv;
 }
 
-static int list_pages(struct reg *r, struct rv_strlist *list,
-		      const char *first_url, const char *scope, const char *key,
-		      const char *what, int catalog)
+/* How the walk of a paginated list ended. */
+struct page_end {
+	size_t last_count; /* entries on the last page */
+	int asked_n;	   /* the n the last page's URL asked for (0: none) */
+	int retried_without_n; /* the registry refused our n (400) */
+};
+
+/* The n=... of a page URL, 0 when absent or unreadable. */
+static int url_page_n(const char *url)
+{
+	const char *q = strchr(url, '?');
+	char *end;
+	unsigned long long v;
+
+	while (q) {
+		q++;
+		if (!strncmp(q, "n=", 2)) {
+			v = strtoull(q + 2, &end, 10);
+			if (end != q + 2 && (*end == '&' || !*end) &&
+			    v <= 1000000)
+				return (int)v;
+			return 0;
+		}
+		q = strchr(q, '&');
+	}
+	return 0;
+}
+
+/* Follow the Link header of a page's answer: 1 with *url replaced by the
+ * next page's URL, 0 when it was the last page, RV_CORRUPT for a
+ * malformed header, RV_NET for a link elsewhere. */
+static int next_page(char **url, const struct reg *r,
+		     const struct reg_resp *resp, const char *what)
+{
+	char *link = NULL, *next = NULL;
+	int rv;
+
+	if (!resp->link)
+		return 0;
+	rv = reg_parse_link(&link, resp->link);
+	if (rv == RV_NOTFOUND) {
+		rv = 0;
+		goto done;
+	}
+	if (rv) {
+		rv = rv_err_set(RV_CORRUPT,
+				"cannot %s on registry '%s': malformed "
+				"Link header",
+				what, r->name);
+		goto done;
+	}
+	rv = reg_url_resolve(&next, resp->url, link);
+	if (rv || !reg_same_origin(r, next)) {
+		rv = rv_err_set(RV_NET,
+				"cannot %s on registry '%s': the next "
+				"page link points %s; refusing it",
+				what, r->name,
+				rv ? "nowhere usable" : "to another host");
+		goto done;
+	}
+	free(*url);
+	*url = next;
+	next = NULL;
+	rv = 1;
+done:
+	free(link);
+	free(next);
+	return rv;
+}
+
+static int list_pages(struct page_end *pe, struct reg *r,
+		      struct rv_strlist *list, const char *first_url,
+		      const char *retry_url, const char *scope,
+		      const char *key, const char *what, int catalog)
 {
 	struct rv_buf body = RV_BUF_INIT(REG_PAGE_MAX);
 	struct reg_resp resp;
 	struct reg_req req;
-	char *url = NULL, *link = NULL, *next = NULL;
+	char *url = NULL;
+	size_t count;
 	int rv;
 
+	memset(pe, 0, sizeof(*pe));
 	reg_resp_init(&resp);
 	url = strdup(first_url);
 	if (!url) {
@@ -125,69 +205,91 @@ static int list_pages(struct reg *r, struct rv_strlist *list,
 					r->name, resp.status);
 			goto done;
 		}
+		if (resp.status == 400 && page == 0 && retry_url &&
+		    !pe->retried_without_n) {
+			/* distribution with catalog.maxentries refuses an n
+			 * above it (PAGINATION_NUMBER_INVALID): let the
+			 * registry choose the page size */
+			char code[64];
+			reg_error_code(code, sizeof(code), &resp);
+			rv_debug("registry '%s': %s: n refused (HTTP 400 %s); "
+				 "asking without n",
+				 r->name, what, code[0] ? code : "");
+			pe->retried_without_n = 1;
+			free(url);
+			url = strdup(retry_url);
+			if (!url) {
+				rv = rv_err_set(RV_NOMEM, "out of memory");
+				goto done;
+			}
+			page--;
+			continue;
+		}
 		if (resp.status != 200) {
 			rv = reg_status_error(r, &req, &resp);
 			goto done;
 		}
-		rv = add_names(r, list, &body, key, what, catalog);
+		rv = add_names(&count, r, list, &body, key, what, catalog);
 		if (rv)
 			goto done;
-		if (!resp.link)
-			break;
-		free(link);
-		link = NULL;
-		rv = reg_parse_link(&link, resp.link);
-		if (rv == RV_NOTFOUND)
-			break;
-		if (rv) {
-			rv = rv_err_set(RV_CORRUPT,
-					"cannot %s on registry '%s': malformed "
-					"Link header",
-					what, r->name);
+		pe->last_count = count;
+		pe->asked_n = url_page_n(url);
+		rv = next_page(&url, r, &resp, what);
+		if (rv < 0)
 			goto done;
-		}
-		rv = reg_url_resolve(&next, resp.url, link);
-		if (rv || !reg_same_origin(r, next)) {
-			rv = rv_err_set(RV_NET,
-					"cannot %s on registry '%s': the next "
-					"page link points %s; refusing it",
-					what, r->name,
-					rv ? "nowhere usable"
-					   : "to another host");
-			goto done;
-		}
-		free(url);
-		url = next;
-		next = NULL;
+		if (!rv)
+			break;
 	}
 	rv = 0;
 done:
 	free(url);
-	free(link);
-	free(next);
 	rv_buf_release(&body);
 	reg_resp_release(&resp);
 	return rv;
 }
 
+/* Entries distribution (and registries modelled on it) return when no n
+ * is given, and the most some cap a page at whatever n asks. */
+#define REG_CATALOG_DEFAULT_CAP 100
+
 int reg_catalog(struct reg *r, struct rv_strlist *repos)
 {
 	struct rv_buf url = RV_BUF_INIT(4096);
+	struct rv_buf bare = RV_BUF_INIT(4096);
+	struct page_end pe;
 	int rv;
 
+	r->catalog_truncated = 0;
 	rv = rv_buf_printf(&url, "%s/v2/_catalog?n=%d", r->url, REG_PAGE_N);
 	if (!rv)
-		rv = list_pages(r, repos, rv_buf_cstr(&url),
-				"registry:catalog:*", "repositories",
-				"list the catalog", 1);
+		rv = rv_buf_printf(&bare, "%s/v2/_catalog", r->url);
+	if (!rv)
+		rv = list_pages(&pe, r, repos, rv_buf_cstr(&url),
+				rv_buf_cstr(&bare), "registry:catalog:*",
+				"repositories", "list the catalog", 1);
+	/* the last page came without a next link: if it is exactly full
+	 * (the n we asked for, or the registry's silent cap), more
+	 * repositories may exist that the registry will not list */
+	if (!rv && pe.last_count > 0 &&
+	    (pe.last_count == REG_CATALOG_DEFAULT_CAP ||
+	     (pe.asked_n > 0 && pe.last_count == (size_t)pe.asked_n)))
+		r->catalog_truncated = 1;
 	rv_buf_release(&url);
+	rv_buf_release(&bare);
 	return rv;
+}
+
+int reg_catalog_truncated(const struct reg *r)
+{
+	return r->catalog_truncated;
 }
 
 int reg_tags(struct reg *r, const char *repo, struct rv_strlist *tags)
 {
 	struct rv_buf url = RV_BUF_INIT(4096);
+	struct rv_buf bare = RV_BUF_INIT(4096);
 	struct rv_buf scope = RV_BUF_INIT(1024);
+	struct page_end pe;
 	char what[400];
 	int rv;
 
@@ -198,11 +300,15 @@ int reg_tags(struct reg *r, const char *repo, struct rv_strlist *tags)
 	rv = rv_buf_printf(&url, "%s/v2/%s/tags/list?n=%d", r->url, repo,
 			   REG_PAGE_N);
 	if (!rv)
+		rv = rv_buf_printf(&bare, "%s/v2/%s/tags/list", r->url, repo);
+	if (!rv)
 		rv = rv_buf_printf(&scope, "repository:%s:pull", repo);
 	if (!rv)
-		rv = list_pages(r, tags, rv_buf_cstr(&url), rv_buf_cstr(&scope),
-				"tags", what, 0);
+		rv = list_pages(&pe, r, tags, rv_buf_cstr(&url),
+				rv_buf_cstr(&bare), rv_buf_cstr(&scope), "tags",
+				what, 0);
 	rv_buf_release(&url);
+	rv_buf_release(&bare);
 	rv_buf_release(&scope);
 	return rv;
 }
@@ -441,6 +547,163 @@ int reg_manifest_put(struct reg *r, const char *repo, const char *ref,
 done:
 	rv_buf_release(&url);
 	rv_buf_release(&scope);
+	reg_resp_release(&resp);
+	return rv;
+}
+
+/* Referrer descriptors of one answer page: append each object of the
+ * index's "manifests" to arr. RV_CORRUPT when it is not an index. */
+static int referrers_page(json_t *arr, struct reg *r, const char *what,
+			  const void *data, size_t len)
+{
+	json_t *root = NULL, *list, *v;
+	size_t i;
+	int rv = 0;
+
+	root = json_loadb(data ? data : "", len, 0, NULL);
+	list = json_is_object(root) ? json_object_get(root, "manifests")
+				    : NULL;
+	if (!json_is_array(list)) {
+		rv = rv_err_set(RV_CORRUPT,
+				"cannot %s on registry '%s': the answer is "
+				"not an image index",
+				what, r->name);
+		goto done;
+	}
+	json_array_foreach(list, i, v)
+	{
+		const char *digest =
+		    json_string_value(json_object_get(v, "digest"));
+		if (!json_is_object(v) || !digest || !rv_digest_valid(digest)) {
+			rv_warn("registry '%s': %s: skipping a descriptor "
+				"without a sha256 digest",
+				r->name, what);
+			continue;
+		}
+		if (json_array_size(arr) >= REG_REFERRERS_MAX) {
+			rv = rv_err_set(RV_TOOBIG,
+					"cannot %s on registry '%s': more "
+					"than %d referrers",
+					what, r->name, REG_REFERRERS_MAX);
+			goto done;
+		}
+		if (json_array_append(arr, v)) {
+			rv = rv_err_set(RV_NOMEM, "out of memory");
+			goto done;
+		}
+	}
+done:
+	json_decref(root);
+	return rv;
+}
+
+/* 1 when a 404 body is an OCI image index (a registry with the API that
+ * answers 404 for an unknown subject yet sends the empty list). */
+static int body_is_index(const struct rv_buf *b)
+{
+	json_t *root = json_loadb(b->data ? (const char *)b->data : "",
+				  b->len, 0, NULL);
+	int yes = json_is_object(root) &&
+		  json_is_array(json_object_get(root, "manifests"));
+	json_decref(root);
+	return yes;
+}
+
+int reg_referrers(struct rv_buf *out, struct reg *r, const char *repo,
+		  const char *digest)
+{
+	struct rv_buf url = RV_BUF_INIT(4096);
+	struct rv_buf scope = RV_BUF_INIT(1024);
+	struct rv_buf body = RV_BUF_INIT(REG_PAGE_MAX);
+	struct reg_resp resp;
+	struct reg_req req;
+	char what[450];
+	char *page_url = NULL, *text = NULL;
+	json_t *arr = NULL;
+	int rv;
+
+	reg_resp_init(&resp);
+	rv = reg_check_digest(r, repo, digest);
+	if (rv)
+		goto done;
+	snprintf(what, sizeof(what), "list the referrers of '%s@%s'", repo,
+		 digest);
+	rv = rv_buf_printf(&url, "%s/v2/%s/referrers/%s", r->url, repo,
+			   digest);
+	if (!rv)
+		rv = rv_buf_printf(&scope, "repository:%s:pull", repo);
+	if (rv)
+		goto done;
+	arr = json_array();
+	page_url = strdup(rv_buf_cstr(&url));
+	if (!arr || !page_url) {
+		rv = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t page = 0;; page++) {
+		if (page >= REG_PAGES_MAX) {
+			rv = rv_err_set(RV_NET,
+					"cannot %s on registry '%s': more than "
+					"%d pages",
+					what, r->name, REG_PAGES_MAX);
+			goto done;
+		}
+		rv_buf_reset(&body);
+		reg_resp_release(&resp);
+		reg_resp_init(&resp);
+		memset(&req, 0, sizeof(req));
+		req.method = "GET";
+		req.url = page_url;
+		req.what = what;
+		req.scope = rv_buf_cstr(&scope);
+		req.accept = REG_MT_OCI_INDEX;
+		req.out = &body;
+		req.out_max = REG_PAGE_MAX;
+		rv = reg_do(r, &req, &resp);
+		if (rv)
+			goto done;
+		if (resp.status == 404 && body_is_index(&resp.err_body)) {
+			rv = referrers_page(arr, r, what, resp.err_body.data,
+					    resp.err_body.len);
+			if (rv)
+				goto done;
+			break;
+		}
+		if (page == 0 && (resp.status == 404 || resp.status == 400 ||
+				  resp.status == 405 || resp.status == 501)) {
+			rv = rv_err_set(RV_UNSUPPORTED,
+					"registry '%s' has no referrers API "
+					"(HTTP %ld for '%s'); the "
+					"sha256-<hex> tags are used instead",
+					r->name, resp.status, repo);
+			goto done;
+		}
+		if (resp.status != 200) {
+			rv = reg_status_error(r, &req, &resp);
+			goto done;
+		}
+		rv = referrers_page(arr, r, what, body.data, body.len);
+		if (rv)
+			goto done;
+		rv = next_page(&page_url, r, &resp, what);
+		if (rv < 0)
+			goto done;
+		if (!rv)
+			break;
+	}
+	text = json_dumps(arr, JSON_COMPACT);
+	if (!text) {
+		rv = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	rv = rv_buf_puts(out, text);
+done:
+	free(text);
+	json_decref(arr);
+	free(page_url);
+	rv_buf_release(&url);
+	rv_buf_release(&scope);
+	rv_buf_release(&body);
 	reg_resp_release(&resp);
 	return rv;
 }

@@ -1,6 +1,7 @@
 /* http.c - the client object and one HTTP exchange: auth (Basic, Bearer
  * tokens cached per scope), redirects followed by hand, retries, capped
  * bodies, error mapping. */
+#include "registry/credentials.h"
 #include "registry/internal.h"
 #include "registry/manifest.h"
 #include "util/err.h"
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TOKEN_DEFAULT_TTL 60
 #define TOKEN_MAX_TTL 86400
@@ -36,7 +38,12 @@ static void resp_clear_headers(struct reg_resp *resp)
 	free(resp->content_type);
 	free(resp->digest);
 	free(resp->link);
+	free(resp->range);
 	resp->location = resp->content_type = resp->digest = resp->link = NULL;
+	resp->range = NULL;
+	free(resp->retry_after);
+	free(resp->content_range);
+	resp->retry_after = resp->content_range = NULL;
 	resp->content_length = -1;
 	rv_strlist_release(&resp->challenges);
 	rv_buf_reset(&resp->err_body);
@@ -132,6 +139,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		} else {
 			rc = set_str(&resp->link, v, vlen);
 		}
+	} else if (IS("range")) {
+		rc = set_str(&resp->range, v, vlen);
+	} else if (IS("retry-after")) {
+		rc = set_str(&resp->retry_after, v, vlen);
+	} else if (IS("content-range")) {
+		rc = set_str(&resp->content_range, v, vlen);
 	} else if (IS("www-authenticate")) {
 		if (resp->challenges.n < 8)
 			rc = rv_strlist_take(&resp->challenges,
@@ -230,6 +243,26 @@ static int is_method(const struct reg_req *req, const char *m)
 	return !strcmp(req->method, m);
 }
 
+/* What to do about a TLS failure that points at the client certificate
+ * ("" when it does not): a server that demands one sends an alert. */
+static const char *tls_client_hint(const struct reg *r, CURLcode cc)
+{
+	const char *e = r->curl_err;
+
+	if (cc == CURLE_SSL_CERTPROBLEM && r->client_cert)
+		return "; check client_cert and client_key (PEM files that "
+		       "belong together)";
+	if (!strstr(e, "certificate required") &&
+	    !strstr(e, "bad certificate") &&
+	    !strstr(e, "alert handshake failure"))
+		return "";
+	return r->client_cert
+		   ? "; the registry refused the client certificate "
+		     "(check client_cert)"
+		   : "; the registry asks for a client certificate: set "
+		     "client_cert and client_key";
+}
+
 static int perform_once(struct reg *r, const struct reg_req *req,
 			const char *url, const char *token, int basic,
 			struct reg_resp *resp, int *retriable)
@@ -238,6 +271,7 @@ static int perform_once(struct reg *r, const struct reg_req *req,
 	struct curl_slist *hdrs = NULL, *tmp;
 	struct rv_buf line = RV_BUF_INIT(TOKEN_LEN_MAX + 256);
 	struct xfer x = {r, req, resp, 0, 0, 0};
+	const char *hint;
 	CURLcode cc;
 	int rv = 0;
 
@@ -274,6 +308,20 @@ static int perform_once(struct reg *r, const struct reg_req *req,
 	} else if (is_method(req, "POST")) {
 		HDR("Content-Type:"); /* no form encoding */
 	}
+	if (req->content_range) {
+		rv_buf_reset(&line);
+		if ((rv = rv_buf_printf(&line, "Content-Range: %s",
+					req->content_range)))
+			goto done;
+		HDR(rv_buf_cstr(&line));
+	}
+	if (req->range_from > 0) {
+		rv_buf_reset(&line);
+		if ((rv = rv_buf_printf(&line, "Range: bytes=%lld-",
+					(long long)req->range_from)))
+			goto done;
+		HDR(rv_buf_cstr(&line));
+	}
 	if (token) {
 		rv_buf_reset(&line);
 		if ((rv = rv_buf_printf(&line, "Authorization: Bearer %s",
@@ -304,17 +352,36 @@ static int perform_once(struct reg *r, const struct reg_req *req,
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (basic && r->username) {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, r->username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD,
-				 r->password ? r->password : "");
+	if (r->client_cert) {
+		/* token endpoints too: they may sit behind the same proxy */
+		curl_easy_setopt(c, CURLOPT_SSLCERT, r->client_cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, r->client_key);
+	}
+	if (basic && req->token_request != REG_TOKEN_OAUTH) {
+		const char *user = r->username, *pass = r->password;
+		/* an identity token asked for with GET (the realm refused the
+		 * OAuth2 POST): Basic "<token>" and the token, as Docker's
+		 * credential helpers spell it */
+		if (req->token_request && r->identity_token &&
+		    (!pass || !*pass)) {
+			pass = r->identity_token;
+			if (!user)
+				user = "<token>";
+		}
+		if (user) {
+			curl_easy_setopt(c, CURLOPT_HTTPAUTH,
+					 (long)CURLAUTH_BASIC);
+			curl_easy_setopt(c, CURLOPT_USERNAME, user);
+			curl_easy_setopt(c, CURLOPT_PASSWORD, pass ? pass : "");
+		}
 	}
 	if (is_method(req, "GET")) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	} else if (is_method(req, "HEAD")) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	} else if (is_method(req, "PUT")) {
+	} else if (is_method(req, "PUT") || is_method(req, "PATCH")) {
+		if (is_method(req, "PATCH"))
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PATCH");
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c, CURLOPT_READDATA, &x);
@@ -334,6 +401,7 @@ static int perform_once(struct reg *r, const struct reg_req *req,
 
 	cc = curl_easy_perform(c);
 	r->stats.requests++;
+	r->last_cc = cc;
 	if (x.rc) {
 		rv = x.rc;
 		if (rv == RV_TOOBIG)
@@ -346,16 +414,14 @@ static int perform_once(struct reg *r, const struct reg_req *req,
 	}
 	if (cc != CURLE_OK) {
 		/* a certificate or URL problem does not go away by itself */
-		*retriable = cc != CURLE_PEER_FAILED_VERIFICATION &&
-			     cc != CURLE_SSL_CACERT_BADFILE &&
-			     cc != CURLE_SSL_CERTPROBLEM &&
-			     cc != CURLE_SSL_ISSUER_ERROR &&
-			     cc != CURLE_URL_MALFORMAT &&
-			     cc != CURLE_UNSUPPORTED_PROTOCOL;
-		rv = rv_err_set(RV_NET, "cannot %s on registry '%s': %s%s%s%s",
-				req->what, r->name, curl_easy_strerror(cc),
-				r->curl_err[0] ? " (" : "", r->curl_err,
-				r->curl_err[0] ? ")" : "");
+		*retriable = reg_curl_retriable(cc);
+		hint = tls_client_hint(r, cc);
+		if (*hint)
+			*retriable = 0;
+		rv = rv_err_set(
+		    RV_NET, "cannot %s on registry '%s': %s%s%s%s%s", req->what,
+		    r->name, curl_easy_strerror(cc), r->curl_err[0] ? " (" : "",
+		    r->curl_err, r->curl_err[0] ? ")" : "", hint);
 		goto done;
 	}
 	if (resp->status < 100) {
@@ -441,14 +507,32 @@ static int parse_issued_at(time_t *out, const char *s)
 	return *out == (time_t)-1 ? -1 : 0;
 }
 
-static int token_parse(char **token, long long *ttl, time_t *issued,
-		       const struct rv_buf *body)
+/* A token string we can put in a header or a form: printable, no
+ * spaces, at most TOKEN_LEN_MAX bytes, no NUL inside. */
+static const char *token_string(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || !*s || json_string_length(v) > TOKEN_LEN_MAX ||
+	    strlen(s) != json_string_length(v))
+		return NULL;
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
+			return NULL; /* would break the header */
+	return s;
+}
+
+/* *refresh (may be NULL): a new OAuth2 refresh token, when one came. */
+static int token_parse(char **token, char **refresh, long long *ttl,
+		       time_t *issued, const struct rv_buf *body)
 {
 	json_t *root = NULL, *v;
 	const char *s;
 	int rv = RV_CORRUPT;
 
 	*token = NULL;
+	if (refresh)
+		*refresh = NULL;
 	*ttl = TOKEN_DEFAULT_TTL;
 	*issued = 0;
 	root = json_loadb((const char *)body->data, body->len, 0, NULL);
@@ -457,15 +541,9 @@ static int token_parse(char **token, long long *ttl, time_t *issued,
 	v = json_object_get(root, "token");
 	if (!json_is_string(v) || !json_string_length(v))
 		v = json_object_get(root, "access_token");
-	if (!json_is_string(v) || !json_string_length(v) ||
-	    json_string_length(v) > TOKEN_LEN_MAX)
+	s = token_string(v);
+	if (!s)
 		goto done;
-	s = json_string_value(v);
-	if (strlen(s) != json_string_length(v))
-		goto done;
-	for (const char *c = s; *c; c++)
-		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f)
-			goto done; /* would break the header */
 	v = json_object_get(root, "expires_in");
 	if (json_is_integer(v) && json_integer_value(v) > 0)
 		*ttl = json_integer_value(v);
@@ -476,30 +554,78 @@ static int token_parse(char **token, long long *ttl, time_t *issued,
 		parse_issued_at(issued, json_string_value(v));
 	*token = strdup(s);
 	rv = *token ? 0 : RV_NOMEM;
+	s = refresh ? token_string(json_object_get(root, "refresh_token"))
+		    : NULL;
+	if (!rv && s) {
+		*refresh = strdup(s);
+		rv = *refresh ? 0 : RV_NOMEM;
+	}
 done:
 	json_decref(root);
 	return rv;
 }
 
-static int token_fetch(struct reg *r, const char *scope, const char *what)
+/* What the user should look at when the token server refuses us. */
+static const char *cred_hint(const struct reg *r)
+{
+	if (r->creds_source)
+		return "; check this registry's entry in docker_config";
+	return r->username ? "; check username and password_file"
+			   : "; set username and password_file (or "
+			     "docker_config)";
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* Send one token request: the OAuth2 refresh_token grant (POST, form
+ * body, as Docker does for an identity token) or the token GET (query,
+ * Basic credentials when we have them). */
+static int token_ask(struct reg_resp *resp, struct rv_buf *body, struct reg *r,
+		     const char *scope, int oauth)
 {
 	struct rv_buf url = RV_BUF_INIT(16384);
-	struct rv_buf body = RV_BUF_INIT(REG_TOKEN_MAX);
-	struct reg_resp resp;
+	struct rv_buf form = RV_BUF_INIT(2 * TOKEN_LEN_MAX + 16384);
 	struct reg_req req;
-	char *token = NULL;
 	const char *sep;
-	long long ttl, margin;
-	time_t issued, now, base;
 	int rv;
 
-	reg_resp_init(&resp);
-	if (r->username && !strncasecmp(r->url, "https:", 6) &&
-	    strncasecmp(r->realm, "https:", 6)) {
-		rv = rv_err_set(RV_AUTH,
-				"registry '%s' sends its token requests over "
-				"plain http; refusing to send the credentials",
-				r->name);
+	memset(&req, 0, sizeof(req));
+	req.what = "get an access token";
+	req.accept = "application/json";
+	req.out = body;
+	req.out_max = REG_TOKEN_MAX;
+	if (oauth) {
+		rv = rv_buf_puts(&form,
+				 "grant_type=refresh_token&refresh_token=");
+		if (!rv)
+			rv = reg_urlenc(&form, r->identity_token);
+		if (!rv && r->service) {
+			rv = rv_buf_puts(&form, "&service=");
+			if (!rv)
+				rv = reg_urlenc(&form, r->service);
+		}
+		if (!rv && *scope) {
+			rv = rv_buf_puts(&form, "&scope=");
+			if (!rv)
+				rv = reg_urlenc(&form, scope);
+		}
+		if (!rv)
+			rv = rv_buf_puts(&form, "&client_id=regvault");
+		if (rv)
+			goto done;
+		req.method = "POST";
+		req.url = r->realm;
+		req.content_type = "application/x-www-form-urlencoded";
+		req.body = form.data;
+		req.body_len = form.len;
+		req.token_request = REG_TOKEN_OAUTH;
+		rv = reg_do(r, &req, resp);
 		goto done;
 	}
 	sep = strchr(r->realm, '?') ? "&" : "?";
@@ -526,35 +652,72 @@ static int token_fetch(struct reg *r, const char *scope, const char *what)
 	}
 	if (rv)
 		goto done;
-
-	memset(&req, 0, sizeof(req));
 	req.method = "GET";
 	req.url = rv_buf_cstr(&url);
-	req.what = "get an access token";
-	req.accept = "application/json";
-	req.out = &body;
-	req.out_max = REG_TOKEN_MAX;
-	req.token_request = 1;
-	rv = reg_do(r, &req, &resp);
+	req.token_request = REG_TOKEN_GET;
+	rv = reg_do(r, &req, resp);
+done:
+	rv_buf_release(&url);
+	if (form.data)
+		explicit_bzero(form.data, form.len);
+	rv_buf_release(&form);
+	return rv;
+}
+
+static int token_fetch(struct reg *r, const char *scope, const char *what)
+{
+	struct rv_buf body = RV_BUF_INIT(REG_TOKEN_MAX);
+	struct reg_resp resp;
+	char *token = NULL, *refresh = NULL;
+	long long ttl, margin;
+	time_t issued, now, base;
+	int oauth = r->identity_token && !r->oauth_get;
+	int rv;
+
+	reg_resp_init(&resp);
+	if ((r->username || r->identity_token) &&
+	    !strncasecmp(r->url, "https:", 6) &&
+	    strncasecmp(r->realm, "https:", 6)) {
+		rv = rv_err_set(RV_AUTH,
+				"registry '%s' sends its token requests over "
+				"plain http; refusing to send the credentials",
+				r->name);
+		goto done;
+	}
+	rv = token_ask(&resp, &body, r, scope, oauth);
+	if (!rv && oauth && (resp.status == 404 || resp.status == 405)) {
+		/* a token server without OAuth2: Docker falls back to GET */
+		rv_debug("registry '%s': the token server answered the OAuth2 "
+			 "POST with HTTP %ld; asking with GET from now on",
+			 r->name, resp.status);
+		r->oauth_get = 1;
+		oauth = 0;
+		rv_buf_reset(&body);
+		rv = token_ask(&resp, &body, r, scope, oauth);
+	}
 	if (rv)
 		goto done;
-	if (resp.status == 401 || resp.status == 403) {
-		rv = rv_err_set(
-		    RV_AUTH,
-		    "cannot %s on registry '%s': the token server "
-		    "refused %s (HTTP %ld)%s",
-		    what, r->name,
-		    r->username ? "the credentials" : "anonymous access",
-		    resp.status,
-		    r->username ? "; check username and password_file"
-				: "; set username and password_file");
+	if (resp.status == 401 || resp.status == 403 ||
+	    (oauth && resp.status == 400)) {
+		rv = rv_err_set(RV_AUTH,
+				"cannot %s on registry '%s': the token server "
+				"refused %s (HTTP %ld)%s",
+				what, r->name,
+				r->identity_token ? "the identity token"
+				: r->username	  ? "the credentials"
+						  : "anonymous access",
+				resp.status, cred_hint(r));
 		goto done;
 	}
 	if (resp.status != 200) {
+		struct reg_req req;
+		memset(&req, 0, sizeof(req));
+		req.method = oauth ? "POST" : "GET";
+		req.what = "get an access token";
 		rv = reg_status_error(r, &req, &resp);
 		goto done;
 	}
-	rv = token_parse(&token, &ttl, &issued, &body);
+	rv = token_parse(&token, oauth ? &refresh : NULL, &ttl, &issued, &body);
 	if (rv) {
 		rv = rv == RV_NOMEM
 			 ? rv_err_set(RV_NOMEM, "out of memory")
@@ -564,15 +727,36 @@ static int token_fetch(struct reg *r, const char *scope, const char *what)
 				      what, r->name);
 		goto done;
 	}
+	if (refresh) {
+		/* the server rotated the refresh token: the old one may be
+		 * dead already */
+		wipe_free(r->identity_token);
+		r->identity_token = refresh;
+		refresh = NULL;
+	}
 	now = time(NULL);
 	/* a server clock ahead of ours must not stretch the lifetime */
 	base = issued > 0 && issued < now ? issued : now;
+	/* renew before the registry stops taking it: a request sent in
+	 * the token's last second may arrive after it (a 401; a streamed
+	 * upload cannot be replayed then) */
 	margin = ttl / 5 < 30 ? ttl / 5 : 30;
+	if (margin < 1 && ttl > 1)
+		margin = 1;
 	rv = token_store(r, scope, token, base + (time_t)(ttl - margin));
 	token = NULL;
+	if (!rv) {
+		r->tokens_fetched++;
+		rv_debug("registry '%s': access token #%llu for scope '%s' "
+			 "(%s; expires in %lld s)",
+			 r->name, (unsigned long long)r->tokens_fetched, scope,
+			 oauth ? "OAuth2 refresh_token grant" : "GET", ttl);
+	}
 done:
-	free(token);
-	rv_buf_release(&url);
+	wipe_free(token);
+	wipe_free(refresh);
+	if (body.data)
+		explicit_bzero(body.data, body.len);
 	rv_buf_release(&body);
 	reg_resp_release(&resp);
 	return rv;
@@ -595,6 +779,52 @@ static int token_get(const char **token, struct reg *r, const char *scope,
 	if (!t)
 		return rv_err_set(RV_ERROR, "token cache lost a token");
 	*token = t->token;
+	return 0;
+}
+
+/* Credentials from Docker's config.json, once, when the config names one
+ * and no username: they become the client's username/password or its
+ * identity token. Nothing found: anonymous. */
+static int creds_ensure(struct reg *r)
+{
+	struct reg_creds c;
+	char *host = NULL;
+	int rv;
+
+	if (r->creds_loaded || r->username || !r->docker_config)
+		return 0;
+	rv = reg_creds_host(&host, r->url);
+	if (!rv)
+		rv = reg_creds_lookup(&c, r->docker_config, host,
+				      REG_CREDS_HELPER_TIMEOUT);
+	if (rv) {
+		free(host);
+		return rv_err_set(rv, "registry '%s': %s", r->name,
+				  rv_err_msg());
+	}
+	r->creds_loaded = 1;
+	if (c.username || c.identity_token) {
+		r->creds_source = strdup(c.source);
+		if (!r->creds_source) {
+			reg_creds_release(&c);
+			free(host);
+			return rv_err_set(RV_NOMEM, "out of memory");
+		}
+	}
+	wipe_free(r->password);
+	r->username = c.username;
+	r->password = c.password;
+	r->identity_token = c.identity_token;
+	c.username = c.password = c.identity_token = NULL;
+	rv_debug("registry '%s': %s for '%s' from docker config '%s'%s%s",
+		 r->name,
+		 r->identity_token ? "an identity token"
+		 : r->username	   ? "credentials"
+				   : "no credentials (anonymous)",
+		 host, r->docker_config, r->creds_source ? " via " : "",
+		 r->creds_source ? r->creds_source : "");
+	reg_creds_release(&c);
+	free(host);
 	return 0;
 }
 
@@ -623,6 +853,12 @@ static int auth_on_401(struct reg *r, const struct reg_req *req,
 		}
 	}
 	rv_err_clear();
+	if (have_bearer || have_basic) {
+		rv = creds_ensure(r);
+		if (rv)
+			goto done;
+		rv = 1;
+	}
 	if (have_bearer) {
 		char *realm = NULL, *service = NULL;
 		char *origin = NULL;
@@ -657,10 +893,16 @@ static int auth_on_401(struct reg *r, const struct reg_req *req,
 		rv = token_fetch(r, scope, req->what);
 	} else if (have_basic) {
 		if (!r->username) {
-			rv = rv_err_set(RV_AUTH,
-					"registry '%s' asks for credentials; "
-					"set username and password_file",
-					r->name);
+			rv = rv_err_set(
+			    RV_AUTH,
+			    "registry '%s' asks for credentials; "
+			    "%s%s%sset username and password_file",
+			    r->name, r->docker_config ? "docker config '" : "",
+			    r->docker_config ? r->docker_config : "",
+			    r->docker_config ? "' has none for it (an identity "
+					       "token is only for token "
+					       "servers); or "
+					     : "");
 			goto done;
 		}
 		if (r->auth == REG_AUTH_BASIC) {
@@ -678,27 +920,108 @@ done:
 
 /* ---- the request loop -------------------------------------------------*/
 
-static void backoff(int attempt)
-{
-	struct timespec ts = {0, attempt == 0 ? 200000000L : 800000000L};
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
 static int is_redirect(long st)
 {
 	return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
+}
+
+/* May req be sent again after this failure without repeating a side
+ * effect or feeding the sink twice? GET, HEAD, DELETE and a PUT of an
+ * in-memory body (a manifest) are idempotent; a streamed upload only
+ * while its source is untouched. A POST only on 429: the registry
+ * refused it before doing anything. */
+static int replayable(const struct reg_req *req, const struct reg_resp *resp,
+		      long status)
+{
+	if (resp->sink_used)
+		return 0; /* the blob download resumes with Range instead */
+	if (is_method(req, "GET") || is_method(req, "HEAD") ||
+	    is_method(req, "DELETE"))
+		return 1;
+	if (is_method(req, "PUT"))
+		return !req->src || !resp->src_started;
+	if (is_method(req, "POST"))
+		return status == 429 && !req->src;
+	return 0;
+}
+
+/* The request for a log line: method and path, without the query (a
+ * presigned storage URL carries its signature there); the host only when
+ * it is not the registry's. */
+static void req_label(char *out, size_t cap, const struct reg *r,
+		      const char *method, const char *url)
+{
+	const char *p = strstr(url, "://");
+	size_t n;
+
+	p = p ? strchr(p + 3, '/') : NULL;
+	if (!p || !reg_same_origin(r, url))
+		p = url;
+	n = strcspn(p, "?#");
+	if (n > 300)
+		n = 300;
+	snprintf(out, cap, "%s %.*s", method, (int)n, p);
+}
+
+/* Refuse a request over the client's budget. */
+static int budget_check(struct reg *r)
+{
+	if (!r->request_budget || r->stats.requests < r->request_budget)
+		return 0;
+	return rv_err_set(RV_NET,
+			  "registry '%s': the request budget of %llu requests "
+			  "for this run is spent; raise "
+			  "registries[].request_budget or run again later",
+			  r->name, (unsigned long long)r->request_budget);
+}
+
+/* Log the retry and wait before it. wait_s >= 0: the server's
+ * Retry-After; otherwise exponential backoff with full jitter. */
+static void retry_wait(struct reg *r, const char *label, const char *reason,
+		       int retry, int64_t wait_s)
+{
+	uint64_t ms;
+
+	if (wait_s >= 0) {
+		int64_t capped = wait_s < r->retry_after_max_s
+				     ? wait_s
+				     : r->retry_after_max_s;
+		if (capped < wait_s)
+			rv_warn("registry '%s': %s on %s; waiting %lld s "
+				"(Retry-After of %lld s, capped by "
+				"retry_after_max_s); retry %d of %d",
+				r->name, reason, label, (long long)capped,
+				(long long)wait_s, retry + 1, r->retries);
+		else
+			rv_warn("registry '%s': %s on %s; waiting %lld s "
+				"(Retry-After); retry %d of %d",
+				r->name, reason, label, (long long)capped,
+				retry + 1, r->retries);
+		ms = (uint64_t)capped * 1000;
+	} else {
+		ms = reg_backoff_ms(retry, r->retry_base_ms, r->retry_max_ms,
+				    reg_rand(&r->rng));
+		rv_warn("registry '%s': %s on %s; retry %d of %d in "
+			"%llu.%03llu s",
+			r->name, reason, label, retry + 1, r->retries,
+			(unsigned long long)(ms / 1000),
+			(unsigned long long)(ms % 1000));
+	}
+	reg_sleep_ms(ms);
 }
 
 int reg_do(struct reg *r, const struct reg_req *req, struct reg_resp *resp)
 {
 	char *url = NULL, *next = NULL;
 	int idempotent = is_method(req, "GET") || is_method(req, "HEAD");
-	int attempt, rv = 0, retriable;
+	int retry, rv = 0, retriable;
+	char reason[CURL_ERROR_SIZE + 128], label[400];
 
 	resp->sink_used = 0;
-	for (attempt = 0;; attempt++) {
+	resp->broken = 0;
+	for (retry = 0;; retry++) {
 		int redirects = 0, reauthed = 0;
+		int64_t wait_s = -1;
 
 		free(url);
 		url = strdup(req->url);
@@ -722,20 +1045,26 @@ int reg_do(struct reg *r, const struct reg_req *req, struct reg_resp *resp)
 				if (rv)
 					goto done;
 			}
+			rv = budget_check(r);
+			if (rv)
+				goto done;
 			rv = perform_once(r, req, url, token, basic, resp,
 					  &retriable);
 			if (rv) {
-				if (retriable && idempotent &&
-				    !resp->sink_used &&
-				    attempt + 1 < REG_ATTEMPTS) {
-					rv_debug("registry '%s': %s; retrying",
-						 r->name, rv_err_msg());
-					backoff(attempt);
-					break;
-				}
-				goto done;
+				resp->broken = retriable;
+				if (!retriable || retry >= r->retries ||
+				    !replayable(req, resp, 0))
+					goto done;
+				snprintf(reason, sizeof(reason), "%s%s%s%s",
+					 curl_easy_strerror(r->last_cc),
+					 r->curl_err[0] ? " (" : "",
+					 r->curl_err,
+					 r->curl_err[0] ? ")" : "");
+				break;
 			}
 			st = resp->status;
+			if (st == 429)
+				r->stats.throttled++;
 			if (is_redirect(st) && resp->location && idempotent) {
 				if (++redirects > REG_REDIRECTS_MAX) {
 					rv = rv_err_set(RV_NET,
@@ -772,25 +1101,30 @@ int reg_do(struct reg *r, const struct reg_req *req, struct reg_resp *resp)
 				rv = 0;
 				goto done;
 			}
-			if ((st >= 500 || st == 429) && idempotent &&
-			    !resp->sink_used && attempt + 1 < REG_ATTEMPTS) {
-				rv_debug("registry '%s': HTTP %ld on %s; "
-					 "retrying",
-					 r->name, st, req->what);
-				backoff(attempt);
+			if (reg_status_retriable(st) && retry < r->retries &&
+			    replayable(req, resp, st)) {
+				if (st == 429 || st == 503)
+					wait_s = reg_retry_after_parse(
+					    resp->retry_after, time(NULL));
+				snprintf(reason, sizeof(reason), "%ld %s", st,
+					 reg_status_phrase(st));
 				break;
 			}
 			rv = 0;
 			goto done;
 		}
+		req_label(label, sizeof(label), r, req->method, url);
+		rv_err_clear();
+		retry_wait(r, label, reason, retry, wait_s);
+		r->stats.retries++;
 	}
 done:
-	if (!rv) {
+	/* kept on failure too: a broken blob download resumes there */
+	if (url) {
 		free(resp->url);
 		resp->url = url;
 		url = NULL;
 	}
-	free(url);
 	return rv;
 }
 
@@ -848,8 +1182,7 @@ int reg_status_error(const struct reg *r, const struct reg_req *req,
 		rv = RV_NOTFOUND;
 	} else if (st == 401 || st == 403) {
 		rv = RV_AUTH;
-		hint = r->username ? "; check username and password_file"
-				   : "; set username and password_file";
+		hint = cred_hint(r);
 	} else if (!strcmp(code, "DIGEST_INVALID")) {
 		rv = RV_CORRUPT;
 	} else if (st >= 500 || st == 429) {
@@ -882,6 +1215,45 @@ static int dup_opt(char **out, const char *s)
 		return 0;
 	*out = strdup(s);
 	return *out ? 0 : rv_err_set(RV_NOMEM, "out of memory");
+}
+
+/* docker_config, client_cert and client_key into r; the certificate and
+ * key go together and must be readable. */
+static int auth_config(struct reg *r, const struct reg_config *cfg,
+		       const char *name)
+{
+	const char *cert = cfg->client_cert, *key = cfg->client_key;
+	int rv;
+
+	if (cert && !*cert)
+		cert = NULL;
+	if (key && !*key)
+		key = NULL;
+	if (!cert != !key)
+		return rv_err_set(RV_INVALID,
+				  "registry '%s': client_cert and client_key "
+				  "go together (set both or neither)",
+				  name);
+	for (int i = 0; cert && i < 2; i++) {
+		const char *f = i ? key : cert;
+		if (access(f, R_OK))
+			return rv_err_errno(
+			    RV_INVALID, errno,
+			    "registry '%s': cannot read %s '%s'", name,
+			    i ? "client_key" : "client_cert", f);
+	}
+	if ((rv = dup_opt(&r->client_cert, cert)) ||
+	    (rv = dup_opt(&r->client_key, key)))
+		return rv;
+	if (cfg->docker_config && *cfg->docker_config)
+		return dup_opt(&r->docker_config, cfg->docker_config);
+	return 0;
+}
+
+/* A politeness setting: def when v is 0 (or less), at most max. */
+static int setting(int v, int def, int max)
+{
+	return v <= 0 ? def : v > max ? max : v;
 }
 
 int reg_new(struct reg **out, const struct reg_config *cfg)
@@ -933,11 +1305,31 @@ int reg_new(struct reg **out, const struct reg_config *cfg)
 	}
 	r->manifest_max = REG_MANIFEST_MAX;
 	r->insecure = cfg->insecure;
+	r->upload_chunk = cfg->upload_chunk;
+	r->request_budget = cfg->request_budget;
+	/* a negative retries turns retrying off */
+	r->retries =
+	    cfg->retries < 0
+		? 0
+		: setting(cfg->retries, REG_RETRIES_DEFAULT, REG_RETRIES_MAX);
+	r->retry_base_ms = setting(cfg->retry_base_ms,
+				   REG_RETRY_BASE_MS_DEFAULT, REG_RETRY_MS_MAX);
+	r->retry_max_ms = setting(cfg->retry_max_ms, REG_RETRY_MAX_MS_DEFAULT,
+				  REG_RETRY_MS_MAX);
+	if (r->retry_max_ms < r->retry_base_ms)
+		r->retry_max_ms = r->retry_base_ms;
+	r->retry_after_max_s =
+	    setting(cfg->retry_after_max_s, REG_RETRY_AFTER_MAX_S_DEFAULT,
+		    REG_RETRY_AFTER_MAX_S_MAX);
+	r->rng = reg_rand_seed();
 	if ((rv = dup_opt(&r->name, name)) ||
 	    (rv = dup_opt(&r->url, cfg->url)) ||
 	    (rv = dup_opt(&r->username, cfg->username)) ||
 	    (rv = dup_opt(&r->password, cfg->password)) ||
 	    (rv = dup_opt(&r->ca_file, cfg->ca_file)))
+		goto done;
+	rv = auth_config(r, cfg, name);
+	if (rv)
 		goto done;
 	len = strlen(r->url);
 	while (len && r->url[len - 1] == '/')
@@ -982,6 +1374,11 @@ void reg_free(struct reg *r)
 	free(r->origin);
 	free(r->realm);
 	free(r->service);
+	free(r->docker_config);
+	free(r->creds_source);
+	wipe_free(r->identity_token);
+	free(r->client_cert);
+	free(r->client_key);
 	free(r);
 	curl_global_cleanup();
 }

@@ -18,10 +18,19 @@
 #define REG_ERRBODY_MAX ((size_t)64 << 10) /* error bodies (rest dropped) */
 #define REG_HEADER_MAX ((size_t)16 << 10)  /* one kept header value */
 #define REG_REDIRECTS_MAX 5
-#define REG_ATTEMPTS 3
 #define REG_PAGES_MAX 100000
 #define REG_PAGE_N 1000
 #define REG_TOKENS_MAX 32
+#define REG_TOKEN_GET 1
+#define REG_TOKEN_OAUTH 2
+/* Politeness defaults (reg_config fields left 0) and bounds. */
+#define REG_RETRIES_DEFAULT 5
+#define REG_RETRIES_MAX 100
+#define REG_RETRY_BASE_MS_DEFAULT 500
+#define REG_RETRY_MAX_MS_DEFAULT 30000
+#define REG_RETRY_MS_MAX 3600000
+#define REG_RETRY_AFTER_MAX_S_DEFAULT 300
+#define REG_RETRY_AFTER_MAX_S_MAX 86400
 
 enum reg_auth_kind {
 	REG_AUTH_NONE = 0,
@@ -51,9 +60,31 @@ struct reg {
 	char *service; /* Bearer service, may be NULL */
 	struct reg_token tokens[REG_TOKENS_MAX];
 	size_t n_tokens;
+	/* Docker's config.json (registry/credentials.c), read at the first
+	 * challenge when no username is configured */
+	char *docker_config;
+	int creds_loaded;
+	char *creds_source;   /* "auths", "docker-credential-x": messages */
+	char *identity_token; /* secret: OAuth2 refresh token */
+	int oauth_get;	      /* the realm refused the OAuth2 POST: GET */
+	uint64_t tokens_fetched;
+	/* mutual TLS: PEM client certificate and key, or both NULL */
+	char *client_cert;
+	char *client_key;
 
 	struct reg_stats stats;
 	char curl_err[CURL_ERROR_SIZE];
+	/* politeness (registry/http.c, registry/retry.c): effective values,
+	 * defaults applied */
+	uint64_t request_budget; /* 0: none */
+	int retries;
+	int retry_base_ms;
+	int retry_max_ms;
+	int retry_after_max_s;
+	uint64_t rng;	       /* jitter state (reg_rand) */
+	CURLcode last_cc;      /* libcurl's result of the last transfer */
+	int catalog_truncated; /* the last reg_catalog() looked cut short */
+	uint64_t upload_chunk; /* PATCH chunk size (registry/upload.c) */
 };
 
 /* One logical request: reg_do() adds auth, follows redirects and retries. */
@@ -76,7 +107,14 @@ struct reg_req {
 	size_t out_max;
 	reg_sink_fn sink;
 	void *sink_arg;
-	int token_request; /* internal: a token GET, no registry auth */
+	/* internal: a token request, no registry auth. REG_TOKEN_GET:
+	 * GET with Basic credentials when we have them; REG_TOKEN_OAUTH:
+	 * the OAuth2 POST, whose credentials are in the body */
+	int token_request;
+	int64_t range_from; /* > 0: send "Range: bytes=N-" (blob resume) */
+	/* PATCH (registry/upload.c): sent like a PUT body (src/src_len),
+	 * with this Content-Range value ("start-end") when set */
+	const char *content_range;
 };
 
 struct reg_resp {
@@ -91,6 +129,11 @@ struct reg_resp {
 	struct rv_buf err_body;	      /* non-2xx body, first 64 KiB */
 	int sink_used;		      /* bytes went to the sink */
 	int src_started;	      /* the source was read from */
+	char *range;		      /* Range header of an upload status */
+	/* reg_do failed on a transport error that a retry could cure */
+	int broken;
+	char *retry_after;   /* Retry-After value */
+	char *content_range; /* Content-Range of a 206 */
 };
 
 void reg_resp_init(struct reg_resp *resp);
@@ -100,6 +143,33 @@ void reg_resp_release(struct reg_resp *resp);
  * judges it), a negative code with the message set otherwise (network,
  * token fetch, sink or source error, body over its cap). */
 int reg_do(struct reg *r, const struct reg_req *req, struct reg_resp *resp);
+
+/* ---- retry policy (registry/retry.c) ---- */
+
+/* 1 for statuses worth another try: 429, 500, 502, 503, 504. */
+int reg_status_retriable(long status);
+/* 1 for transport failures worth another try (refused, reset, timed out,
+ * cut short, nothing received). */
+int reg_curl_retriable(CURLcode cc);
+/* "Too Many Requests" for 429 and the retriable 5xx; "" otherwise. */
+const char *reg_status_phrase(long status);
+/* Seconds a Retry-After value asks to wait: delay-seconds or an HTTP-date
+ * (then relative to now; a past date gives 0). -1 when NULL or
+ * unreadable. Never more than 10^9. */
+int64_t reg_retry_after_parse(const char *value, time_t now);
+/* Milliseconds to wait before retry number `retry` (0 = the first): full
+ * jitter, rnd reduced into [0, min(base_ms * 2^retry, max_ms)]. 0 when
+ * base_ms or max_ms is not positive. */
+uint64_t reg_backoff_ms(int retry, int base_ms, int max_ms, uint64_t rnd);
+/* The next number of a per-client generator (splitmix64) and a seed. */
+uint64_t reg_rand(uint64_t *state);
+uint64_t reg_rand_seed(void);
+/* Sleep ms milliseconds (restarts after a signal). */
+void reg_sleep_ms(uint64_t ms);
+/* Parse a Content-Range value "bytes START-LAST/TOTAL" (TOTAL may be
+ * "*": *total = -1). 0, or -1 when malformed or inconsistent. */
+int reg_content_range_parse(int64_t *start, int64_t *last, int64_t *total,
+			    const char *value);
 
 /* Set the message for an unexpected status and return its code:
  * 404 or a ..._UNKNOWN code -> RV_NOTFOUND, 401/403 -> RV_AUTH, 5xx/429 ->
@@ -133,5 +203,46 @@ int reg_schema1_check(char *body_mt, size_t cap, const void *body, size_t len,
 /* Copy the media type of s (parameters and spaces dropped, lowercased)
  * into out; "" for NULL. */
 void reg_media_type_copy(char *out, size_t cap, const char *s);
+
+/* ---- chunked uploads (registry/upload.c) ---- */
+
+/* Default PATCH chunk size when reg_config.upload_chunk is 0. */
+#define REG_UPLOAD_CHUNK_DEFAULT ((uint64_t)64 << 20)
+/* The smallest chunk accepted (smaller values are raised to it). */
+#define REG_UPLOAD_CHUNK_MIN ((uint64_t)64 << 10)
+
+/* Parse an upload's Range header ("0-N", optionally "bytes=0-N") into the
+ * number of bytes the registry holds: N + 1. *ambiguous is 1 for "0-0",
+ * which distribution also sends for an empty upload. RV_CORRUPT when the
+ * value is malformed, does not start at 0 or is over max. A NULL value
+ * means nothing received: 0. */
+int reg_upload_parse_range(uint64_t *held, int *ambiguous, const char *value,
+			   uint64_t max);
+/* Format "start-end" (end inclusive) for Content-Range into out.
+ * RV_INVALID when len is 0 or the text does not fit. */
+int reg_upload_content_range(char *out, size_t cap, uint64_t start,
+			     uint64_t len);
+/* The client's PATCH chunk size: upload_chunk, or the default, at least
+ * REG_UPLOAD_CHUNK_MIN. */
+uint64_t reg_upload_chunk_size(const struct reg *r);
+/* Resolve the Location of resp (the answer to req) into *loc, freeing
+ * the old one. RV_NET when it has none or it does not resolve. */
+int reg_upload_loc(char **loc, const struct reg *r, const char *what,
+		   const struct reg_req *req, const struct reg_resp *resp);
+/* Start an upload to repo: POST /blobs/uploads/, 202, its Location into
+ * *loc (the caller frees it). */
+int reg_upload_begin(char **loc, struct reg *r, const char *repo,
+		     const char *scope, const char *what);
+/* End the upload at loc: PUT ?digest=, with len bytes from src as the
+ * body (no body when src is NULL); wants 201, and RV_CORRUPT when the
+ * registry says it stored another sha256 digest. */
+int reg_upload_finish(struct reg *r, const char *loc, const char *digest,
+		      const char *scope, const char *what, reg_source_fn src,
+		      void *arg, int64_t len);
+/* reg_blob_put's path for a blob above the chunk size: POST, PATCH
+ * chunks, PUT ?digest=. The source only reads forward, so after a cut the
+ * upload resumes only when the registry holds every byte read so far. */
+int reg_upload_stream(struct reg *r, const char *repo, const char *digest,
+		      uint64_t size, reg_source_fn src, void *arg);
 
 #endif

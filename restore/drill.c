@@ -5,6 +5,7 @@
 #include "registry/registry.h"
 #include "restore/restore.h"
 #include "restore/snapcheck.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/glob.h"
@@ -57,19 +58,16 @@ static int collect_tag(void *arg, const char *repo, const char *tag,
 	const struct rv_strlist *sel = l->repos;
 	int in = !sel || sel->n == 0;
 	struct dtag *t;
+	int rc;
 
 	for (size_t i = 0; !in && i < sel->n; i++)
 		in = rv_glob_match(sel->items[i], repo);
 	if (!in)
 		return 0;
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 64;
-		void *p = realloc(l->items, ncap * sizeof(*l->items));
-		if (!p)
-			return rv_err_set(RV_NOMEM, "out of memory");
-		l->items = p;
-		l->cap = ncap;
-	}
+	rc = rv_array_grow((void **)&l->items, &l->cap, l->n + 1,
+			   sizeof(*l->items));
+	if (rc)
+		return rc;
 	t = &l->items[l->n];
 	memset(t, 0, sizeof(*t));
 	t->repo = strdup(repo);

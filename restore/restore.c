@@ -3,6 +3,7 @@
 #include "catalog/catalog.h"
 #include "registry/registry.h"
 #include "store/store.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/digest.h"
 #include "util/err.h"
@@ -10,16 +11,39 @@
 #include "util/log.h"
 #include "util/set.h"
 
+#include <jansson.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MANIFEST_MAX (4u << 20)
+#define REPO_NAME_MAX 255
+#define FALLBACK_TAG_LEN (7 + 64) /* "sha256-" + hex */
+#define REFERRERS_MAX 100000
+
+enum tag_state {
+	TAG_UNKNOWN = 0, /* not looked at (policy PUSH, or no destination) */
+	TAG_CREATE,	 /* absent on the destination */
+	TAG_UNCHANGED,	 /* present with the snapshot's digest */
+	TAG_KEEP,	 /* present with another digest, left alone */
+	TAG_OVERWRITE,	 /* present with another digest, forced */
+};
 
 struct rtag {
-	char *repo;
+	char *repo; /* the snapshot's name */
+	char *dst;  /* the destination's name (after --map) */
 	char *tag;
 	char digest[RV_DIGEST_MAX];
 	int failed; /* its repository failed (opts.repo_failed) */
+	enum tag_state state;
+	char dst_digest[RV_DIGEST_MAX]; /* what the destination had */
+};
+
+/* A referrer recorded through the referrers API. */
+struct rref {
+	char *repo;
+	char subject[RV_DIGEST_MAX];
+	char digest[RV_DIGEST_MAX];
 };
 
 struct rblob {
@@ -35,27 +59,41 @@ struct rs {
 	struct restore_stats *st;
 	struct rtag *tags;
 	size_t n_tags, cap_tags;
-	/* blobs pushed by this run, with the repository they went to */
+	/* blobs known to be on the destination (pushed by this run or
+	 * found there), with a (destination) repository that holds them */
 	struct rv_set pushed;
 	char **pushed_repo;
 	size_t cap_pushed;
+	struct rref *refs;
+	size_t n_refs, cap_refs;
+	int referrers_api; /* destination: 0 not asked, 1 has it, -1 not */
 };
+
+/* 1 when repo is one the restore is asked for (all when none named). */
+static int repo_selected(const struct rs *x, const char *repo)
+{
+	const struct rv_strlist *sel = x->o->repos;
+	int in = !sel || sel->n == 0;
+
+	for (size_t i = 0; !in && i < sel->n; i++)
+		in = rv_glob_match(sel->items[i], repo);
+	return in;
+}
 
 static int collect_tag(void *arg, const char *repo, const char *tag,
 		       const char *digest)
 {
 	struct rs *x = arg;
-	const struct rv_strlist *sel = x->o->repos;
-	int in = !sel || sel->n == 0;
 	struct rtag *t;
+	int rc;
 
-	for (size_t i = 0; !in && i < sel->n; i++)
-		in = rv_glob_match(sel->items[i], repo);
-	if (!in)
+	if (!repo_selected(x, repo))
 		return 0;
 	if (x->o->tags) {
 		size_t rlen = strlen(repo), tlen = strlen(tag);
 		char *key = malloc(rlen + tlen + 2);
+		int in;
+
 		if (!key)
 			return rv_err_set(RV_NOMEM, "out of memory");
 		memcpy(key, repo, rlen);
@@ -66,14 +104,10 @@ static int collect_tag(void *arg, const char *repo, const char *tag,
 		if (!in)
 			return 0;
 	}
-	if (x->n_tags == x->cap_tags) {
-		size_t ncap = x->cap_tags ? x->cap_tags * 2 : 64;
-		void *p = realloc(x->tags, ncap * sizeof(*x->tags));
-		if (!p)
-			return rv_err_set(RV_NOMEM, "out of memory");
-		x->tags = p;
-		x->cap_tags = ncap;
-	}
+	rc = rv_array_grow((void **)&x->tags, &x->cap_tags, x->n_tags + 1,
+			   sizeof(*x->tags));
+	if (rc)
+		return rc;
 	t = &x->tags[x->n_tags];
 	t->repo = strdup(repo);
 	t->tag = strdup(tag);
@@ -83,7 +117,10 @@ static int collect_tag(void *arg, const char *repo, const char *tag,
 		return rv_err_set(RV_NOMEM, "out of memory");
 	}
 	snprintf(t->digest, sizeof(t->digest), "%s", digest);
+	t->dst = NULL;
 	t->failed = 0;
+	t->state = TAG_UNKNOWN;
+	t->dst_digest[0] = '\0';
 	x->n_tags++;
 	return 0;
 }
@@ -210,9 +247,189 @@ static int read_object(struct rv_buf *out, struct rs *x, const char *digest)
 	return rc;
 }
 
+/* A stored blob readable from any offset, for uploads that resume: the
+ * chunk holding an offset is found from the chunks' plain lengths. The
+ * chunks are hashed in order as they are first read (a jump forward reads
+ * the ones skipped), and the digest is checked when the last one is
+ * hashed, before its bytes are handed out. */
+struct seek_reader {
+	struct store *s;
+	const char *digest;
+	struct cat_chunk_loc *locs;
+	uint64_t *starts; /* plain offset of each chunk */
+	size_t n_locs;
+	int64_t size;
+	struct rv_buf chunk;
+	size_t cur;    /* index of the chunk in `chunk`, n_locs: none */
+	size_t hashed; /* chunks [0, hashed) went into sha */
+	struct rv_sha256 sha;
+	int verified;
+};
+
+static void seek_close(struct seek_reader *sr)
+{
+	free(sr->locs);
+	free(sr->starts);
+	rv_buf_release(&sr->chunk);
+	rv_sha256_release(&sr->sha);
+}
+
+static int seek_check(struct seek_reader *sr)
+{
+	unsigned char sha[RV_SHA256_LEN];
+	char got[RV_DIGEST_MAX];
+	int rc = rv_sha256_final(&sr->sha, sha);
+
+	if (rc)
+		return rc;
+	rv_digest_format(got, sha);
+	if (strcmp(got, sr->digest))
+		return rv_err_set(RV_CORRUPT,
+				  "stored blob %s does not reassemble to its "
+				  "digest (got %s); run 'regvault verify' and "
+				  "restore from another target",
+				  sr->digest, got);
+	sr->verified = 1;
+	return 0;
+}
+
+static int seek_open(struct seek_reader *sr, struct rs *x, const char *digest)
+{
+	uint64_t total = 0;
+	int rc;
+
+	memset(sr, 0, sizeof(*sr));
+	sr->s = x->s;
+	sr->digest = digest;
+	rv_buf_init(&sr->chunk, 2 * store_chunk_size(x->s) + (1u << 20));
+	rc = rv_sha256_init(&sr->sha);
+	if (!rc)
+		rc = cat_blob_chunks(&sr->locs, &sr->n_locs, &sr->size, x->c,
+				     digest);
+	if (rc)
+		return rc;
+	sr->cur = sr->n_locs;
+	sr->starts = malloc((sr->n_locs ? sr->n_locs : 1) * sizeof(uint64_t));
+	if (!sr->starts)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	for (size_t i = 0; i < sr->n_locs; i++) {
+		sr->starts[i] = total;
+		total += sr->locs[i].plain_len;
+	}
+	if (sr->size < 0 || total != (uint64_t)sr->size)
+		return rv_err_set(RV_CORRUPT,
+				  "stored blob %s: its chunks hold %llu bytes, "
+				  "its size is %lld",
+				  digest, (unsigned long long)total,
+				  (long long)sr->size);
+	return sr->n_locs ? 0 : seek_check(sr);
+}
+
+/* Read chunk i into sr->chunk (hashing it if it is the next in order). */
+static int seek_load_one(struct seek_reader *sr, size_t i)
+{
+	const struct cat_chunk_loc *l = &sr->locs[i];
+	int rc;
+
+	rv_buf_reset(&sr->chunk);
+	sr->cur = sr->n_locs;
+	rc = store_read_chunk(sr->s, l->pack_id, l->offset, l->length, l->id,
+			      &sr->chunk);
+	if (rc)
+		return rc;
+	if (sr->chunk.len != l->plain_len)
+		return rv_err_set(RV_CORRUPT,
+				  "chunk of blob %s in pack %s has the wrong "
+				  "length",
+				  sr->digest, l->pack_id);
+	sr->cur = i;
+	if (i != sr->hashed)
+		return 0;
+	rc = rv_sha256_update(&sr->sha, sr->chunk.data, sr->chunk.len);
+	if (rc)
+		return rc;
+	sr->hashed++;
+	return sr->hashed == sr->n_locs ? seek_check(sr) : 0;
+}
+
+static int seek_load(struct seek_reader *sr, size_t i)
+{
+	int rc = 0;
+
+	if (sr->cur == i)
+		return 0;
+	while (!rc && sr->hashed < i)
+		rc = seek_load_one(sr, sr->hashed);
+	return rc ? rc : seek_load_one(sr, i);
+}
+
+static int seek_read(void *arg, uint64_t offset, void *buf, size_t cap,
+		     size_t *got)
+{
+	struct seek_reader *sr = arg;
+	unsigned char *out = buf;
+	size_t lo = 0, hi = sr->n_locs;
+	int rc;
+
+	*got = 0;
+	if (offset >= (uint64_t)sr->size)
+		return 0;
+	/* the last chunk starting at or before offset */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sr->starts[mid] <= offset)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	while (cap > 0 && lo < sr->n_locs) {
+		uint64_t in;
+		size_t n;
+
+		rc = seek_load(sr, lo);
+		if (rc)
+			return rc;
+		in = offset - sr->starts[lo];
+		if (in >= sr->chunk.len) {
+			lo++;
+			continue;
+		}
+		n = sr->chunk.len - (size_t)in;
+		if (n > cap)
+			n = cap;
+		memcpy(out, sr->chunk.data + in, n);
+		out += n;
+		cap -= n;
+		*got += n;
+		offset += n;
+	}
+	return 0;
+}
+
+/* Remember that the destination's repo holds digest (a mount source). */
+static int known_add(struct rs *x, const char *repo, const char *digest)
+{
+	int rc = rv_set_add(&x->pushed, digest, strlen(digest));
+
+	if (rc <= 0)
+		return rc;
+	rc = rv_array_grow((void **)&x->pushed_repo, &x->cap_pushed,
+			   x->pushed.n, sizeof(*x->pushed_repo));
+	if (rc) {
+		rv_set_truncate(&x->pushed, x->pushed.n - 1);
+		return rc;
+	}
+	x->pushed_repo[x->pushed.n - 1] = strdup(repo);
+	if (!x->pushed_repo[x->pushed.n - 1]) {
+		rv_set_truncate(&x->pushed, x->pushed.n - 1);
+		return rv_err_set(RV_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int push_blob(struct rs *x, const char *repo, const struct rblob *bl)
 {
-	struct blob_reader br;
+	struct seek_reader sr;
 	int64_t have;
 	long idx;
 	int rc = reg_blob_head(&have, x->dst, repo, bl->digest);
@@ -220,10 +437,11 @@ static int push_blob(struct rs *x, const char *repo, const struct rblob *bl)
 	if (rc == 0) {
 		x->st->blobs_skipped++;
 		x->st->bytes_skipped += (uint64_t)bl->size;
-		return 0;
+		return known_add(x, repo, bl->digest);
 	}
 	if (rc != RV_NOTFOUND)
 		return rc;
+	rv_err_clear();
 	idx = rv_set_index(&x->pushed, bl->digest, strlen(bl->digest));
 	if (idx >= 0) {
 		rc = reg_blob_mount(x->dst, repo, bl->digest,
@@ -235,45 +453,25 @@ static int push_blob(struct rs *x, const char *repo, const struct rblob *bl)
 		}
 		if (rc != RV_NOTFOUND)
 			return rc;
+		rv_err_clear();
 	}
-	rc = reader_open(&br, x, bl->digest);
+	rc = seek_open(&sr, x, bl->digest);
 	if (!rc)
-		rc = reg_blob_put(x->dst, repo, bl->digest, br.size,
-				  reader_fill, &br);
-	if (!rc && !br.done) {
-		/* the upload took exactly `size` bytes: the stored blob must
-		 * end there and hash to its digest */
-		unsigned char extra;
-		size_t got = 0;
-		rc = reader_fill(&br, &extra, 1, &got);
-		if (!rc && got)
-			rc = rv_err_set(RV_CORRUPT,
-					"stored blob %s is longer than its "
-					"size",
-					bl->digest);
-	}
+		rc = reg_blob_put_seekable(x->dst, repo, bl->digest, sr.size,
+					   seek_read, &sr);
+	/* every byte went up, so every chunk was hashed and checked; a
+	 * registry that took the blob without asking for all of it would
+	 * leave chunks unchecked: check them now */
+	while (!rc && !sr.verified && sr.hashed < sr.n_locs)
+		rc = seek_load_one(&sr, sr.hashed);
 	if (!rc) {
 		x->st->blobs_pushed++;
-		x->st->bytes_pushed += (uint64_t)br.size;
+		x->st->bytes_pushed += (uint64_t)sr.size;
 	}
-	reader_close(&br);
+	seek_close(&sr);
 	if (rc)
 		return rc;
-	rc = rv_set_add(&x->pushed, bl->digest, strlen(bl->digest));
-	if (rc == 1) {
-		if (x->pushed.n > x->cap_pushed) {
-			size_t ncap = x->cap_pushed ? x->cap_pushed * 2 : 64;
-			char **p = realloc(x->pushed_repo, ncap * sizeof(*p));
-			if (!p)
-				return rv_err_set(RV_NOMEM, "out of memory");
-			x->pushed_repo = p;
-			x->cap_pushed = ncap;
-		}
-		x->pushed_repo[x->pushed.n - 1] = strdup(repo);
-		if (!x->pushed_repo[x->pushed.n - 1])
-			return rv_err_set(RV_NOMEM, "out of memory");
-		rc = 0;
-	}
+	rc = known_add(x, repo, bl->digest);
 	return rc < 0 ? rc : 0;
 }
 
@@ -315,20 +513,10 @@ static int plan_visit(struct plan *p, struct rs *x, const char *digest,
 			continue;
 		rc = rv_set_add(&p->blob_set, ref->digest, strlen(ref->digest));
 		if (rc == 1) {
-			rc = 0;
-			if (p->n_blobs == p->cap_blobs) {
-				size_t ncap =
-				    p->cap_blobs ? p->cap_blobs * 2 : 64;
-				void *np =
-				    realloc(p->blobs, ncap * sizeof(*p->blobs));
-				if (!np) {
-					rc = rv_err_set(RV_NOMEM,
-							"out of memory");
-					break;
-				}
-				p->blobs = np;
-				p->cap_blobs = ncap;
-			}
+			rc = rv_array_grow((void **)&p->blobs, &p->cap_blobs,
+					   p->n_blobs + 1, sizeof(*p->blobs));
+			if (rc)
+				break;
 			snprintf(p->blobs[p->n_blobs].digest,
 				 sizeof(p->blobs[0].digest), "%s", ref->digest);
 			p->blobs[p->n_blobs].size = ref->size;
@@ -366,17 +554,366 @@ static int push_manifest(struct rs *x, const char *repo, const char *digest,
 	return rc;
 }
 
+/* `sha256-<64 hex>` optionally followed by anything: the referrers tag
+ * schema (and cosign's .sig/.att/.sbom tags built on it). */
+static int is_fallback_tag(const char *tag)
+{
+	if (strncmp(tag, "sha256-", 7))
+		return 0;
+	for (size_t i = 7; i < FALLBACK_TAG_LEN; i++)
+		if (!strchr("0123456789abcdef", tag[i]) || !tag[i])
+			return 0;
+	return 1;
+}
+
+static int needs_push(const struct rtag *t)
+{
+	return t->state == TAG_UNKNOWN || t->state == TAG_CREATE ||
+	       t->state == TAG_OVERWRITE;
+}
+
+/* Look at each tag on the destination (policy KEEP or FORCE). */
+static int classify_tags(struct rs *x, size_t first, size_t end)
+{
+	for (size_t i = first; i < end; i++) {
+		struct rtag *t = &x->tags[i];
+		struct reg_desc d;
+		int rc;
+
+		t->state = TAG_UNKNOWN;
+		if (x->o->tag_policy == RESTORE_TAGS_PUSH || !x->dst)
+			continue;
+		rc = reg_manifest_head(&d, x->dst, t->dst, t->tag);
+		if (rc == RV_NOTFOUND) {
+			rv_err_clear();
+			t->state = TAG_CREATE;
+			continue;
+		}
+		if (rc)
+			return rc;
+		snprintf(t->dst_digest, sizeof(t->dst_digest), "%s", d.digest);
+		if (!strcmp(d.digest, t->digest))
+			t->state = TAG_UNCHANGED;
+		else if (x->o->tag_policy == RESTORE_TAGS_FORCE)
+			t->state = TAG_OVERWRITE;
+		else
+			t->state = TAG_KEEP;
+	}
+	return 0;
+}
+
+static const char *state_text(char *out, size_t cap, const struct rtag *t,
+			      int force)
+{
+	switch (t->state) {
+	case TAG_CREATE:
+		return "create";
+	case TAG_UNCHANGED:
+		return "unchanged";
+	case TAG_KEEP:
+	case TAG_OVERWRITE:
+		snprintf(out, cap,
+			 "would change (dest has %s, snapshot has %s)%s",
+			 t->dst_digest, t->digest,
+			 force ? "" : "; kept without --force");
+		return out;
+	default:
+		return "push";
+	}
+}
+
+/* The referrers of one repository and what became of them. */
+struct repo_refs {
+	struct rv_strlist subjects; /* parallel: subject, referrer */
+	struct rv_strlist referrers;
+	struct rv_set pushed; /* referrers this run pushes */
+};
+
+static void repo_refs_release(struct repo_refs *rr)
+{
+	rv_strlist_release(&rr->subjects);
+	rv_strlist_release(&rr->referrers);
+	rv_set_release(&rr->pushed);
+}
+
+/* Pick the API referrers of repo whose subjects the destination has or
+ * gets (in reach), subjects first: a referrer of a referrer waits for
+ * the pass after its subject's. Absent ones go into the plan. */
+static int plan_referrers(struct repo_refs *rr, struct plan *p,
+			  struct rv_set *reach, struct rs *x, const char *repo,
+			  const char *dst_repo)
+{
+	unsigned char *done = NULL;
+	size_t lo = 0, hi, n;
+	int progress = 1, rc = 0;
+
+	while (lo < x->n_refs && strcmp(x->refs[lo].repo, repo))
+		lo++;
+	for (hi = lo; hi < x->n_refs && !strcmp(x->refs[hi].repo, repo);)
+		hi++;
+	n = hi - lo;
+	if (!n)
+		return 0;
+	done = calloc(n, 1);
+	if (!done)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	while (progress && !rc) {
+		progress = 0;
+		for (size_t i = 0; i < n && !rc; i++) {
+			const struct rref *f = &x->refs[lo + i];
+			struct reg_desc d;
+
+			if (done[i] ||
+			    !rv_set_has(reach, f->subject, strlen(f->subject)))
+				continue;
+			done[i] = 1;
+			progress = 1;
+			rc = rv_strlist_add(&rr->subjects, f->subject);
+			if (!rc)
+				rc = rv_strlist_add(&rr->referrers, f->digest);
+			if (!rc)
+				rc = rv_set_add(reach, f->digest,
+						strlen(f->digest));
+			if (rc < 0)
+				break;
+			rc = 0;
+			if (x->dst) {
+				rc = reg_manifest_head(&d, x->dst, dst_repo,
+						       f->digest);
+				if (rc == 0)
+					continue; /* already there */
+				if (rc != RV_NOTFOUND)
+					break;
+				rv_err_clear();
+				rc = 0;
+			}
+			rc = plan_visit(p, x, f->digest, 0);
+			if (!rc)
+				rc = rv_set_add(&rr->pushed, f->digest,
+						strlen(f->digest));
+			if (rc > 0)
+				rc = 0;
+		}
+	}
+	free(done);
+	return rc;
+}
+
+/* The descriptor of a referrer for a fallback index: mediaType, digest,
+ * size, artifactType (or its config's mediaType), annotations. */
+static int referrer_desc(json_t **out, struct rs *x, const char *digest)
+{
+	struct rv_buf body = RV_BUF_INIT(MANIFEST_MAX);
+	struct cat_manifest *m = NULL;
+	json_t *doc = NULL, *desc = NULL, *v;
+	const char *artifact = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = cat_manifest_get(&m, x->c, digest);
+	if (!rc)
+		rc = read_object(&body, x, digest);
+	if (rc)
+		goto done;
+	doc = json_loadb((const char *)body.data, body.len, 0, NULL);
+	if (!json_is_object(doc)) {
+		rc = rv_err_set(RV_CORRUPT, "referrer %s is not a JSON object",
+				digest);
+		goto done;
+	}
+	v = json_object_get(doc, "artifactType");
+	if (json_is_string(v))
+		artifact = json_string_value(v);
+	else
+		artifact = json_string_value(json_object_get(
+		    json_object_get(doc, "config"), "mediaType"));
+	desc = json_pack("{s:s, s:s, s:I}", "mediaType", m->media_type,
+			 "digest", digest, "size", (json_int_t)body.len);
+	if (!desc ||
+	    (artifact && json_object_set_new(desc, "artifactType",
+					     json_string(artifact))) ||
+	    (json_is_object(v = json_object_get(doc, "annotations")) &&
+	     json_object_set(desc, "annotations", v))) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	*out = desc;
+	desc = NULL;
+done:
+	json_decref(desc);
+	json_decref(doc);
+	cat_manifest_free(m);
+	rv_buf_release(&body);
+	return rc;
+}
+
+/* Create or update the fallback tag index `sha256-<hex of subject>` on a
+ * destination without the referrers API, so clients find the referrers;
+ * descriptors already listed are kept as they are. */
+static int fallback_index(struct rs *x, size_t first, size_t end,
+			  const char *dst_repo, const char *subject,
+			  const struct rv_strlist *referrers)
+{
+	struct rv_buf body = RV_BUF_INIT(MANIFEST_MAX);
+	struct reg_desc d;
+	json_t *root = NULL, *list, *desc = NULL;
+	char tag[FALLBACK_TAG_LEN + 1], new_digest[RV_DIGEST_MAX];
+	char *text = NULL;
+	size_t added = 0;
+	int rc;
+
+	snprintf(tag, sizeof(tag), "sha256-%s", subject + 7);
+	rc = reg_manifest_get(&body, &d, x->dst, dst_repo, tag);
+	if (rc == 0) {
+		root = json_loadb((const char *)body.data, body.len, 0, NULL);
+		list = json_object_get(root, "manifests");
+		if (!json_is_array(list) ||
+		    strcmp(d.media_type, REG_MT_OCI_INDEX)) {
+			rv_warn("'%s:%s' on the destination is not an OCI "
+				"index: left alone, the referrers of %s are "
+				"not listed in it",
+				dst_repo, tag, subject);
+			rc = 0;
+			goto done;
+		}
+	} else if (rc == RV_NOTFOUND) {
+		rv_err_clear();
+		root = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2,
+				 "mediaType", REG_MT_OCI_INDEX, "manifests");
+		if (!root) {
+			rc = rv_err_set(RV_NOMEM, "out of memory");
+			goto done;
+		}
+	} else {
+		goto done;
+	}
+	list = json_object_get(root, "manifests");
+	for (size_t i = 0; i < referrers->n; i++) {
+		const char *dg = referrers->items[i];
+		size_t k, j;
+		json_t *e;
+		int have = 0;
+
+		json_array_foreach(list, k, e)
+		{
+			const char *ed =
+			    json_string_value(json_object_get(e, "digest"));
+			have |= ed && !strcmp(ed, dg);
+		}
+		for (j = 0; j < i && !have; j++)
+			have = !strcmp(referrers->items[j], dg);
+		if (have)
+			continue;
+		rc = referrer_desc(&desc, x, dg);
+		if (rc)
+			goto done;
+		if (json_array_append_new(list, desc)) {
+			desc = NULL;
+			rc = rv_err_set(RV_NOMEM, "out of memory");
+			goto done;
+		}
+		desc = NULL;
+		added++;
+	}
+	rc = 0;
+	if (!added)
+		goto done;
+	text = json_dumps(root, JSON_COMPACT);
+	if (!text) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	rc = reg_manifest_put(x->dst, dst_repo, tag, REG_MT_OCI_INDEX, text,
+			      strlen(text));
+	if (!rc)
+		rc = rv_digest_of(new_digest, text, strlen(text));
+	if (rc)
+		goto done;
+	x->st->referrer_indexes++;
+	/* a snapshot tag of that name now reads back as the merged index */
+	for (size_t i = first; i < end; i++)
+		if (!strcmp(x->tags[i].tag, tag))
+			snprintf(x->tags[i].digest, sizeof(x->tags[i].digest),
+				 "%s", new_digest);
+done:
+	free(text);
+	json_decref(desc);
+	json_decref(root);
+	rv_buf_release(&body);
+	return rc;
+}
+
+/* After the referrers went up: when the destination has no referrers
+ * API, list them in the fallback tag index of each subject. */
+static int referrer_indexes(struct rs *x, size_t first, size_t end,
+			    const char *dst_repo, const struct repo_refs *rr)
+{
+	struct rv_buf tmp = RV_BUF_INIT(REFERRERS_MAX * 1024);
+	struct rv_strlist group = RV_STRLIST_INIT;
+	int rc = 0;
+
+	if (!rr->subjects.n)
+		return 0;
+	if (x->referrers_api == 0) {
+		rc = reg_referrers(&tmp, x->dst, dst_repo,
+				   rr->subjects.items[0]);
+		if (rc == RV_UNSUPPORTED || rc == 0) {
+			x->referrers_api = rc ? -1 : 1;
+			rv_err_clear();
+			rc = 0;
+		}
+	}
+	rv_buf_release(&tmp);
+	if (rc || x->referrers_api > 0)
+		return rc;
+	for (size_t i = 0; i < rr->subjects.n && !rc; i++) {
+		const char *subj = rr->subjects.items[i];
+		int seen = 0;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(rr->subjects.items[j], subj);
+		if (seen)
+			continue;
+		rv_strlist_release(&group);
+		for (size_t j = i; j < rr->subjects.n && !rc; j++)
+			if (!strcmp(rr->subjects.items[j], subj))
+				rc = rv_strlist_add(&group,
+						    rr->referrers.items[j]);
+		if (!rc)
+			rc = fallback_index(x, first, end, dst_repo, subj,
+					    &group);
+	}
+	rv_strlist_release(&group);
+	return rc;
+}
+
 /* Restore the tags [first, end) which all belong to one repository. */
 static int restore_repo(struct rs *x, size_t first, size_t end)
 {
 	const char *repo = x->tags[first].repo;
-	struct plan p;
+	const char *dst_repo = x->tags[first].dst;
+	struct plan p, reach;
+	struct repo_refs rr;
 	uint64_t bytes = 0;
-	int rc = 0;
+	size_t n_push = 0;
+	int rc = 0, force = x->o->tag_policy == RESTORE_TAGS_FORCE;
 
 	memset(&p, 0, sizeof(p));
-	for (size_t i = first; !rc && i < end; i++)
-		rc = plan_visit(&p, x, x->tags[i].digest, 0);
+	memset(&reach, 0, sizeof(reach));
+	memset(&rr, 0, sizeof(rr));
+	rc = classify_tags(x, first, end);
+	for (size_t i = first; !rc && i < end; i++) {
+		const struct rtag *t = &x->tags[i];
+		if (needs_push(t)) {
+			n_push++;
+			rc = plan_visit(&p, x, t->digest, 0);
+		}
+		/* what the destination has or gets: referrers' subjects */
+		if (!rc && t->state != TAG_KEEP)
+			rc = plan_visit(&reach, x, t->digest, 0);
+	}
+	if (!rc)
+		rc = plan_referrers(&rr, &p, &reach.seen, x, repo, dst_repo);
 	if (rc)
 		goto done;
 	for (size_t i = 0; i < p.n_blobs; i++)
@@ -385,32 +922,99 @@ static int restore_repo(struct rs *x, size_t first, size_t end)
 	x->st->blobs_planned += p.n_blobs;
 	x->st->bytes_planned += bytes;
 	if (x->o->dry_run) {
+		char why[300];
+		if (strcmp(repo, dst_repo))
+			fprintf(x->o->plan, "%s (from %s): ", dst_repo, repo);
+		else
+			fprintf(x->o->plan, "%s: ", dst_repo);
 		fprintf(x->o->plan,
-			"%s: %zu tag(s), %zu manifest(s), %zu blob(s), "
+			"%zu tag(s), %zu manifest(s), %zu blob(s), "
 			"%llu bytes\n",
-			repo, end - first, p.order.n, p.n_blobs,
+			end - first, p.order.n, p.n_blobs,
 			(unsigned long long)bytes);
-		for (size_t i = first; i < end; i++)
-			fprintf(x->o->plan, "  %s:%s -> %s\n", repo,
-				x->tags[i].tag, x->tags[i].digest);
-		x->st->tags += end - first;
+		for (size_t i = first; i < end; i++) {
+			const struct rtag *t = &x->tags[i];
+			if (t->state == TAG_UNKNOWN)
+				fprintf(x->o->plan, "  %s:%s -> %s\n", dst_repo,
+					t->tag, t->digest);
+			else
+				fprintf(x->o->plan, "  %s:%s -> %s: %s\n",
+					dst_repo, t->tag, t->digest,
+					state_text(why, sizeof(why), t, force));
+		}
+		for (size_t i = 0; i < rr.referrers.n; i++) {
+			const char *dg = rr.referrers.items[i];
+			fprintf(x->o->plan, "  referrer %s of %s: %s\n", dg,
+				rr.subjects.items[i],
+				rv_set_has(&rr.pushed, dg, strlen(dg))
+				    ? "push"
+				    : "present");
+		}
+		for (size_t i = first; i < end; i++) {
+			const struct rtag *t = &x->tags[i];
+			x->st->tags += t->state != TAG_KEEP;
+			x->st->tags_unchanged += t->state == TAG_UNCHANGED;
+			x->st->tags_kept += t->state == TAG_KEEP;
+			x->st->tags_overwritten += t->state == TAG_OVERWRITE;
+		}
 		goto done;
 	}
-	rv_info("restoring '%s': %zu tag(s), %zu manifest(s), %zu blob(s)",
-		repo, end - first, p.order.n, p.n_blobs);
+	rv_info("restoring '%s'%s%s: %zu of %zu tag(s) to push, %zu "
+		"manifest(s), %zu blob(s)",
+		dst_repo, strcmp(repo, dst_repo) ? " from " : "",
+		strcmp(repo, dst_repo) ? repo : "", n_push, end - first,
+		p.order.n, p.n_blobs);
+	/* blobs of unchanged tags: their manifests are there, and a
+	 * registry takes a manifest only with its blobs */
+	for (size_t i = 0; i < reach.n_blobs; i++) {
+		const struct rblob *b = &reach.blobs[i];
+		if (!rv_set_has(&p.blob_set, b->digest, strlen(b->digest))) {
+			x->st->blobs_skipped++;
+			x->st->bytes_skipped += (uint64_t)b->size;
+		}
+	}
 	for (size_t i = 0; !rc && i < p.n_blobs; i++)
-		rc = push_blob(x, repo, &p.blobs[i]);
+		rc = push_blob(x, dst_repo, &p.blobs[i]);
 	for (size_t i = 0; !rc && i < p.order.n; i++) {
-		rc = push_manifest(x, repo, p.order.items[i], p.order.items[i]);
+		const char *dg = p.order.items[i];
+		rc = push_manifest(x, dst_repo, dg, dg);
 		if (!rc)
 			x->st->manifests_pushed++;
+		if (!rc && rv_set_has(&rr.pushed, dg, strlen(dg)))
+			x->st->referrers_pushed++;
 	}
-	for (size_t i = first; !rc && i < end; i++) {
-		rc = push_manifest(x, repo, x->tags[i].digest, x->tags[i].tag);
-		if (!rc)
+	/* the referrers tag schema's tags after every other tag */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = first; !rc && i < end; i++) {
+			struct rtag *t = &x->tags[i];
+			if (is_fallback_tag(t->tag) != pass)
+				continue;
+			if (t->state == TAG_KEEP) {
+				rv_warn("'%s:%s' on the destination is %s, "
+					"the snapshot has %s: left alone "
+					"(--force overwrites it)",
+					dst_repo, t->tag, t->dst_digest,
+					t->digest);
+				x->st->tags_kept++;
+				continue;
+			}
+			if (t->state == TAG_UNCHANGED) {
+				x->st->tags_unchanged++;
+				x->st->tags++;
+				continue;
+			}
+			rc = push_manifest(x, dst_repo, t->digest, t->tag);
+			if (rc)
+				break;
 			x->st->tags++;
+			x->st->tags_overwritten += t->state == TAG_OVERWRITE;
+		}
 	}
+	if (!rc)
+		rc = referrer_indexes(x, first, end, dst_repo, &rr);
 done:
+	repo_refs_release(&rr);
+	plan_release(&reach);
 	plan_release(&p);
 	return rc;
 }
@@ -424,12 +1028,12 @@ static int verify_tags(struct rs *x)
 		const struct rtag *t = &x->tags[i];
 		int rc;
 
-		if (t->failed)
+		if (t->failed || t->state == TAG_KEEP)
 			continue;
-		rc = reg_manifest_head(&d, x->dst, t->repo, t->tag);
+		rc = reg_manifest_head(&d, x->dst, t->dst, t->tag);
 		if (rc) {
-			rv_log(RV_LOG_ERROR, "verify %s:%s: %s", t->repo,
-			       t->tag, rv_err_msg());
+			rv_log(RV_LOG_ERROR, "verify %s:%s: %s", t->dst, t->tag,
+			       rv_err_msg());
 			bad++;
 			continue;
 		}
@@ -437,7 +1041,7 @@ static int verify_tags(struct rs *x)
 			rv_log(RV_LOG_ERROR,
 			       "verify %s:%s: the destination has %s, the "
 			       "snapshot %s",
-			       t->repo, t->tag, d.digest, t->digest);
+			       t->dst, t->tag, d.digest, t->digest);
 			bad++;
 			continue;
 		}
@@ -449,6 +1053,161 @@ static int verify_tags(struct rs *x)
 				  "the snapshot's digest",
 				  bad);
 	return 0;
+}
+
+/* The destination name of repo under the mapping (longest FROM wins). */
+static int map_name(char **out, const struct rv_strlist *map, const char *repo)
+{
+	size_t best_len = 0, rlen = strlen(repo);
+	const char *best = NULL;
+	struct rv_buf b = RV_BUF_INIT(4096);
+	int rc;
+
+	*out = NULL;
+	for (size_t i = 0; map && i < map->n; i++) {
+		const char *item = map->items[i], *eq = strchr(item, '=');
+		size_t flen;
+		if (!eq)
+			return rv_err_set(RV_INVALID,
+					  "mapping '%.200s' is not FROM=TO",
+					  item);
+		flen = (size_t)(eq - item);
+		if (flen <= rlen && !strncmp(repo, item, flen) &&
+		    (!best || flen > best_len)) {
+			best = item;
+			best_len = flen;
+		}
+	}
+	if (!best)
+		rc = rv_buf_puts(&b, repo);
+	else
+		rc = rv_buf_printf(&b, "%s%s", best + best_len + 1,
+				   repo + best_len);
+	if (!rc)
+		*out = rv_buf_detach(&b, NULL);
+	rv_buf_release(&b);
+	return rc;
+}
+
+static int map_repos(struct rs *x)
+{
+	static const char *name_re = "^[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*"
+				     "(/[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*)*$";
+	struct rv_set dsts = RV_SET_INIT;
+	const char **from = NULL;
+	regex_t re;
+	int rc = 0;
+
+	if (regcomp(&re, name_re, REG_EXTENDED | REG_NOSUB))
+		return rv_err_set(RV_ERROR, "cannot compile a regex");
+	from = calloc(x->n_tags ? x->n_tags : 1, sizeof(*from));
+	if (!from) {
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < x->n_tags && !rc; i++) {
+		struct rtag *t = &x->tags[i];
+		long idx;
+
+		if (i && !strcmp(t->repo, x->tags[i - 1].repo)) {
+			t->dst = strdup(x->tags[i - 1].dst);
+			if (!t->dst)
+				rc = rv_err_set(RV_NOMEM, "out of memory");
+			continue;
+		}
+		rc = map_name(&t->dst, x->o->map, t->repo);
+		if (rc)
+			break;
+		if (strlen(t->dst) > REPO_NAME_MAX ||
+		    regexec(&re, t->dst, 0, NULL, 0)) {
+			rc = rv_err_set(RV_INVALID,
+					"repository '%s' maps to '%.300s', "
+					"which is not a valid repository name "
+					"(lowercase letters, digits and . _ "
+					"__ - separators, components joined "
+					"by /, at most 255 characters)",
+					t->repo, t->dst);
+			break;
+		}
+		rc = rv_set_add(&dsts, t->dst, strlen(t->dst));
+		if (rc < 0)
+			break;
+		idx = rv_set_index(&dsts, t->dst, strlen(t->dst));
+		if (rc == 0) {
+			rc = rv_err_set(RV_INVALID,
+					"repositories '%s' and '%s' both map "
+					"to '%s'; change the mapping",
+					from[idx], t->repo, t->dst);
+			break;
+		}
+		from[idx] = t->repo;
+		rc = 0;
+	}
+done:
+	free(from);
+	rv_set_release(&dsts);
+	regfree(&re);
+	return rc;
+}
+
+static int collect_referrer(void *arg, const char *repo, const char *subject,
+			    const char *digest)
+{
+	struct rs *x = arg;
+	struct rref *f;
+	int rc;
+
+	if (!repo_selected(x, repo))
+		return 0;
+	if (!rv_digest_valid(subject) || !rv_digest_valid(digest))
+		return rv_err_set(RV_CORRUPT,
+				  "the catalog holds a referrer with a bad "
+				  "digest in '%s'",
+				  repo);
+	if (x->n_refs == REFERRERS_MAX)
+		return rv_err_set(RV_TOOBIG,
+				  "the snapshot holds more than %d referrers",
+				  REFERRERS_MAX);
+	rc = rv_array_grow((void **)&x->refs, &x->cap_refs, x->n_refs + 1,
+			   sizeof(*x->refs));
+	if (rc)
+		return rc;
+	f = &x->refs[x->n_refs];
+	f->repo = strdup(repo);
+	if (!f->repo)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	snprintf(f->subject, sizeof(f->subject), "%s", subject);
+	snprintf(f->digest, sizeof(f->digest), "%s", digest);
+	x->n_refs++;
+	return 0;
+}
+
+/* Every key of o->tags must be in the selection. */
+static int check_tags_found(struct rs *x)
+{
+	const struct rv_set *want = x->o->tags;
+	struct rv_set found = RV_SET_INIT;
+	struct rv_buf key = RV_BUF_INIT(4096);
+	int rc = 0;
+
+	for (size_t i = 0; i < x->n_tags && !rc; i++) {
+		rv_buf_reset(&key);
+		rc = rv_buf_printf(&key, "%s:%s", x->tags[i].repo,
+				   x->tags[i].tag);
+		if (!rc)
+			rc = rv_set_add(&found, key.data, key.len);
+		rc = rc < 0 ? rc : 0;
+	}
+	for (size_t i = 0; !rc && i < want->n; i++)
+		if (!rv_set_has(&found, want->keys[i], want->lens[i]))
+			rc = rv_err_set(RV_NOTFOUND,
+					"snapshot %.12s has no tag '%.*s' in "
+					"the selected repositories",
+					x->o->snapshot, (int)want->lens[i],
+					(const char *)want->keys[i]);
+	rv_buf_release(&key);
+	rv_set_release(&found);
+	return rc;
 }
 
 int restore_run(struct restore_stats *st, struct cat *c, struct store *s,
@@ -467,6 +1226,11 @@ int restore_run(struct restore_stats *st, struct cat *c, struct store *s,
 	rc = cat_snapshot_tags(c, o->snapshot, collect_tag, &x);
 	if (rc)
 		goto done;
+	if (o->tags && o->tags_strict) {
+		rc = check_tags_found(&x);
+		if (rc)
+			goto done;
+	}
 	if (x.n_tags == 0) {
 		rc = rv_err_set(RV_NOTFOUND,
 				"snapshot %.12s has no tag in the selected "
@@ -474,6 +1238,12 @@ int restore_run(struct restore_stats *st, struct cat *c, struct store *s,
 				o->snapshot);
 		goto done;
 	}
+	rc = map_repos(&x);
+	if (!rc)
+		rc = cat_snapshot_referrers(c, o->snapshot, collect_referrer,
+					    &x);
+	if (rc)
+		goto done;
 	for (size_t first = 0; first < x.n_tags && !rc;) {
 		size_t end = first + 1;
 		while (end < x.n_tags &&
@@ -509,9 +1279,13 @@ done:
 	free(first_msg);
 	for (size_t i = 0; i < x.n_tags; i++) {
 		free(x.tags[i].repo);
+		free(x.tags[i].dst);
 		free(x.tags[i].tag);
 	}
 	free(x.tags);
+	for (size_t i = 0; i < x.n_refs; i++)
+		free(x.refs[i].repo);
+	free(x.refs);
 	for (size_t i = 0; i < x.pushed.n; i++)
 		free(x.pushed_repo[i]);
 	free(x.pushed_repo);

@@ -15,6 +15,7 @@
 #include "store/sealtext.h"
 #include "store/store.h"
 #include "store/target.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/digest.h"
 #include "util/err.h"
@@ -122,16 +123,12 @@ static int list_add(struct verify_list *l, const char *what, const char *target,
 	struct verify_item *it;
 	char why[1024];
 	va_list ap;
+	int rc;
 
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? 2 * l->cap : 16;
-		void *p = realloc(l->items, ncap * sizeof(*l->items));
-
-		if (!p)
-			return rv_err_set(RV_NOMEM, "out of memory");
-		l->items = p;
-		l->cap = ncap;
-	}
+	rc = rv_array_grow((void **)&l->items, &l->cap, l->n + 1,
+			   sizeof(*l->items));
+	if (rc)
+		return rc;
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
@@ -201,15 +198,10 @@ static int pack_get(struct vpack **out, struct verify *v, const char *id,
 		*out = &v->packs[idx];
 		return 0;
 	}
-	if (v->n_packs == v->cap_packs) {
-		size_t ncap = v->cap_packs ? 2 * v->cap_packs : 64;
-		void *np = realloc(v->packs, ncap * sizeof(*v->packs));
-
-		if (!np)
-			return rv_err_set(RV_NOMEM, "out of memory");
-		v->packs = np;
-		v->cap_packs = ncap;
-	}
+	rc = rv_array_grow((void **)&v->packs, &v->cap_packs, v->n_packs + 1,
+			   sizeof(*v->packs));
+	if (rc)
+		return rc;
 	p = &v->packs[v->n_packs];
 	memset(p, 0, sizeof(*p));
 	memcpy(p->id, id, 64);

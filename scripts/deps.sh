@@ -11,6 +11,8 @@ packages=(
 	# a throwaway Ceph RADOS Gateway for the s3 target's tests
 	# (tests/fixtures/ceph-rgw.sh): mon + memstore OSD + radosgw
 	ceph-mon ceph-osd radosgw ceph-common
+	# the peers bench/run.sh measures regvault against (time is above)
+	restic borgbackup
 )
 
 missing=()

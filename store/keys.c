@@ -9,6 +9,7 @@
 #include "store/keys.h"
 
 #include "store/crypto_internal.h"
+#include "util/base64.h"
 #include "util/err.h"
 
 #include <jansson.h>
@@ -247,21 +248,6 @@ done:
 	return rc;
 }
 
-static int keyslot_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Strict standard base64 (padded, no whitespace, canonical) of exactly
  * want bytes. */
 static int keyslot_b64_decode(unsigned char *out, size_t want,
@@ -286,7 +272,7 @@ static int keyslot_b64_decode(unsigned char *out, size_t want,
 					goto bad;
 				v[j] = 0;
 			} else {
-				v[j] = keyslot_b64_value(q[j]);
+				v[j] = rv_b64_value(q[j]);
 				if (v[j] < 0)
 					goto bad;
 			}

@@ -30,8 +30,22 @@
 #	                                    distribution with auth.token, realm =
 #	                                    token server TS; --storage shares
 #	                                    another registry's storage folder
-#	rva_start_tls_registry N            distribution with htpasswd auth and
-#	                                    http.tls (cert signed by RVA_CA)
+#	rva_start_tls_registry N [--storage DIR] [--client-ca PEM]
+#	                                    distribution with htpasswd auth and
+#	                                    http.tls (cert signed by RVA_CA);
+#	                                    --client-ca: http.tls.clientcas, the
+#	                                    registry demands a client
+#	                                    certificate signed by PEM (mutual
+#	                                    TLS; rva_curl then sends
+#	                                    RVA_CLIENT_CERT)
+#	RVA_CLIENT_CERT, RVA_CLIENT_KEY     a client certificate (clientAuth)
+#	                                    signed by RVA_CA, and its key
+#	RVA_ROGUE_CERT, RVA_ROGUE_KEY       a self-signed client certificate
+#	                                    no registry here trusts
+#	rva_start_tokenserver N [OPTS...]   also: --refresh-tokens FILE
+#	                                    [--rotate], --no-oauth (OAuth2
+#	                                    refresh_token grants; see
+#	                                    tests/tools/tokenserver.c)
 #	rv_stop_registry N                  (from lib.sh) stops either kind, or a
 #	                                    token server
 #	rva_config_auth FILE N [--no-ca] [--insecure] [--password-file F]
@@ -107,6 +121,18 @@ rva_pki_init() {
 		"keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
 subjectAltName=IP:127.0.0.1,DNS:localhost"
+	_rva_leaf client "regvault e2e client" \
+		"keyUsage=critical,digitalSignature
+extendedKeyUsage=clientAuth"
+	RVA_CLIENT_CERT=$RVA_PKI/client.pem
+	RVA_CLIENT_KEY=$RVA_PKI/client.key
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -sha256 \
+		-subj "/CN=regvault e2e rogue client" \
+		-addext "extendedKeyUsage=clientAuth" \
+		-keyout "$RVA_PKI/rogue.key" -out "$RVA_PKI/rogue.pem" 2>>"$RVA_PKI/openssl.log" ||
+		{ cat "$RVA_PKI/openssl.log" >&2; die "openssl: cannot make the rogue client certificate"; }
+	RVA_ROGUE_CERT=$RVA_PKI/rogue.pem
+	RVA_ROGUE_KEY=$RVA_PKI/rogue.key
 }
 
 # _rva_leaf NAME CN EXTENSIONS: $RVA_PKI/NAME.key and NAME.pem signed by the CA.
@@ -159,6 +185,10 @@ rva_start_tokenserver() {
 	printf -v "${name}_PID" '%s' "$pid"
 }
 
+# Extra curl options for _rva_start_registry's readiness check (a client
+# certificate for a mutual-TLS registry).
+_RVA_CURL_EXTRA=()
+
 # _rva_start_registry NAME SCHEME AUTH_YAML [STORAGE]: start distribution with
 # AUTH_YAML appended to its config; wait until GET /v2/ answers 401 (the
 # registry asks for credentials) over SCHEME.
@@ -169,7 +199,7 @@ _rva_start_registry() {
 	[[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "registry name '$name' must be a shell identifier"
 	[[ -n $storage ]] || storage=$base/storage
 	mkdir -p "$base" "$storage"
-	[[ $scheme == https ]] && curl_tls=(--cacert "$RVA_CA")
+	[[ $scheme == https ]] && curl_tls=(--cacert "$RVA_CA" "${_RVA_CURL_EXTRA[@]}")
 	for ((attempt = 0; attempt < 5; attempt++)); do
 		port=$(rv_free_port)
 		cat >"$base/config.yml" <<EOF
@@ -258,10 +288,20 @@ rva_start_token_registry() {
 	printf -v "${name}_REALM" '%s' "${!realmvar}"
 }
 
-# rva_start_tls_registry NAME: distribution over https (certificate for
-# 127.0.0.1 signed by RVA_CA) with htpasswd (bcrypt) auth.
+# rva_start_tls_registry NAME [--storage DIR] [--client-ca PEM]: distribution
+# over https (certificate for 127.0.0.1 signed by RVA_CA) with htpasswd
+# (bcrypt) auth; --client-ca makes it demand a client certificate signed by
+# PEM (http.tls.clientcas: tls.RequireAndVerifyClientCert).
 rva_start_tls_registry() {
-	local name=$1 htpasswd_file=$RVA_SECRETS/htpasswd
+	local name=$1 htpasswd_file=$RVA_SECRETS/htpasswd storage= clientca= clientca_yaml=
+	shift
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--storage) storage=$2; shift 2 ;;
+		--client-ca) clientca=$2; shift 2 ;;
+		*) die "rva_start_tls_registry: unknown option $1" ;;
+		esac
+	done
 	command -v htpasswd >/dev/null || die "htpasswd not found (apt-get install apache2-utils)"
 	if [[ ! -s $htpasswd_file ]]; then
 		# -i: the password comes on stdin, not on the command line
@@ -269,15 +309,23 @@ rva_start_tls_registry() {
 			die "htpasswd failed"
 		chmod 600 "$htpasswd_file"
 	fi
+	if [[ -n $clientca ]]; then
+		clientca_yaml="
+    clientcas:
+      - $clientca"
+		_RVA_CURL_EXTRA=(--cert "$RVA_CLIENT_CERT" --key "$RVA_CLIENT_KEY")
+	fi
 	_rva_start_registry "$name" https "  tls:
     certificate: $RVA_PKI/tls.pem
-    key: $RVA_PKI/tls.key
+    key: $RVA_PKI/tls.key$clientca_yaml
 auth:
   htpasswd:
     realm: regvault-e2e
-    path: $htpasswd_file"
+    path: $htpasswd_file" "$storage"
+	_RVA_CURL_EXTRA=()
 	printf -v "${name}_AUTH" '%s' basic
 	printf -v "${name}_CA" '%s' "$RVA_CA"
+	printf -v "${name}_MTLS" '%s' "${clientca:+1}"
 }
 
 # rva_config_set FILE REG KEY VALUE: add "KEY: VALUE" to registry REG of a
@@ -346,7 +394,10 @@ rva_curl() {
 		curl -K - "$@" <<<"header = \"Authorization: Bearer ${_RVA_TOKENS["$name $scope"]}\""
 		;;
 	basic)
-		curl -K - --cacert "$RVA_CA" "$@" <<<"user = \"$RVA_USER:$RVA_PASS\""
+		local mtlsvar=${name}_MTLS
+		local -a client=()
+		[[ -n ${!mtlsvar:-} ]] && client=(--cert "$RVA_CLIENT_CERT" --key "$RVA_CLIENT_KEY")
+		curl -K - --cacert "$RVA_CA" "${client[@]}" "$@" <<<"user = \"$RVA_USER:$RVA_PASS\""
 		;;
 	*)
 		die "rva_curl: '$name' is not a registry started by authlib.sh"

@@ -7,7 +7,9 @@
 #  - a wrong password: backup exits 1 naming the registry and saying the
 #    credentials were refused; the password is in no output;
 #  - tokens that really expire after 2 s (the registry's 60 s leeway is
-#    cancelled): a backup that lasts longer renews them and succeeds.
+#    cancelled): a backup that lasts longer renews them and succeeds; the
+#    token server and regvault's own log (-v) both count more than one
+#    token for the repository.
 # Needs RV_TOKENSERVER (the rv_tokenserver binary; found beside $REGVAULT in
 # a build tree otherwise).
 set -euo pipefail
@@ -144,15 +146,17 @@ for round in 1 2 3; do
 	add_tags "$more"
 	before=$(renew_tokens)
 	t0=${EPOCHREALTIME/./}
-	rv_run 0 backup --json
+	rv_run 0 -v backup --json # -v: regvault logs each token it fetches
 	keep_outputs
 	t1=${EPOCHREALTIME/./}
 	ms=$(((t1 - t0) / 1000))
 	secs=$((ms / 1000)).$(printf '%03d' $((ms % 1000)))
 	tokens=$(($(renew_tokens) - before))
+	# regvault's own count: "access token #N for scope '...'" (debug)
+	own=$(grep -c "registry 'short': access token #[0-9]* for scope 'repository:renew/tags:pull'" "$RV_ERR" || true)
 	rv_expect_eq "short-token backup tags (round $round)" "$(rv_json_field tags)" "$((ntags + added))"
 	rv_expect_eq "short-token backup tags_failed" "$(rv_json_field tags_failed)" 0
-	note "round $round: $((ntags + added)) tags in ${secs}s, $tokens pull token(s) for renew/tags"
+	note "round $round: $((ntags + added)) tags in ${secs}s, $tokens pull token(s) for renew/tags ($own in regvault's log)"
 	# Done once the backup outlived two tokens.
 	((ms >= 4000)) && break
 	more=$((added * 2))
@@ -160,6 +164,8 @@ done
 ((ms >= 4000)) ||
 	die "could not make a backup last 4 s (last: ${secs}s with $((ntags + added)) tags): renewal not exercised"
 ((tokens >= 2)) || die "only $tokens pull token(s) for renew/tags over a ${secs}s backup with 2 s tokens"
+((own >= 2)) || die "regvault logged only $own token fetch(es) for renew/tags over a ${secs}s backup"
+rv_expect_eq "tokens regvault logged = tokens the server issued (renew/tags)" "$own" "$tokens"
 pass "a ${secs}s backup succeeded with 2 s tokens: the token server issued $tokens pull tokens for renew/tags"
 code=$(curl -sS -o /dev/null -w '%{http_code}' -K - "$short_URL/v2/renew/tags/tags/list" \
 	<<<"header = \"Authorization: Bearer $early_token\"")

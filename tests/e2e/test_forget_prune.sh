@@ -203,6 +203,6 @@ rv_run 0 schedule history --json --limit 2
 rv_expect_eq "history" "$(jq -r '[.[].schedule] | join(" ")' "$RV_OUT")" "prune nightly"
 rv_run 0 verify --json
 rv_expect_eq "verify after the scheduled prune" "$(rv_json_field outcome)" ok
-rv_run 0 restore latest --to dst6
+rv_run 0 restore latest --to dst6 --force # dst6 holds day 6: overwrite
 "$CHECK_EQUAL" "$src_URL" "$dst6_URL" || die "the last snapshot differs from the source after the scheduled prune"
 pass "scheduled backup + retention + prune: the last snapshot restores digest-equal"

@@ -16,6 +16,20 @@
  * 401 otherwise; a request without credentials is anonymous and gets only
  * "pull" on repositories.
  *
+ * OAuth2, as Docker does it with an identity token (--refresh-tokens FILE
+ * of "user:refresh_token" lines):
+ *
+ *	POST /token  (application/x-www-form-urlencoded)
+ *	grant_type=refresh_token&refresh_token=T&service=S&scope=A B&client_id=C
+ *	-> {"access_token": JWT, "token": JWT, "expires_in": N, "issued_at": ..
+ *	    [, "refresh_token": NEW with --rotate]}
+ *
+ * A refresh token that matches no line gets 400 {"error":"invalid_grant"}.
+ * --rotate issues a new refresh token with every grant and stops accepting
+ * the old one. --no-oauth answers every POST with 405 (a token server
+ * without OAuth2); then a GET with Basic "<token>":REFRESH_TOKEN is
+ * accepted as that user, the way credential helpers spell identity tokens.
+ *
  * Plain HTTP/1.1 on 127.0.0.1, one request per connection, one connection
  * at a time. The port is printed on stdout (one line) once it listens. Each
  * request is logged on stderr without secrets (no password, no token, no
@@ -49,6 +63,7 @@
 #define ACTIONS_MAX 8
 #define NAME_MAX_LEN 255
 #define EXPIRES_MAX 86400
+#define FORM_MAX 8192 /* a POST body */
 
 struct user {
 	char *name;
@@ -64,6 +79,9 @@ struct opts {
 	const char *service; /* NULL: any */
 	long expires;
 	long leeway;
+	const char *refresh_file;
+	int rotate;
+	int no_oauth;
 };
 
 struct server {
@@ -72,7 +90,10 @@ struct server {
 	char *x5c; /* base64 DER of the certificate */
 	struct user users[USERS_MAX];
 	size_t n_users;
+	struct user refresh[USERS_MAX]; /* password: the refresh token */
+	size_t n_refresh;
 	unsigned long issued;
+	unsigned long refresh_grants;
 };
 
 /* One parsed scope: TYPE:NAME:ACTION[,ACTION...]. */
@@ -81,6 +102,17 @@ struct scope {
 	char name[NAME_MAX_LEN + 1];
 	char actions[ACTIONS_MAX][16];
 	size_t n_actions;
+};
+
+/* The parameters of a query or a form body. */
+struct params {
+	char service[NAME_MAX_LEN + 1];
+	int has_service;
+	struct scope scopes[SCOPES_MAX];
+	size_t n_scopes;
+	char grant_type[32];
+	char refresh_token[1024]; /* secret */
+	char client_id[64];
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -323,17 +355,18 @@ done:
 	return rv;
 }
 
-/* users file: one "user:password" a line; blank lines and "#" lines skipped. */
-static int load_users(struct server *srv)
+/* users file: one "user:password" a line; blank lines and "#" lines
+ * skipped. Into users[]/ *n_users (at most USERS_MAX). */
+static int load_pairs(const char *file, struct user *users, size_t *n_users)
 {
 	FILE *f;
 	char *data = NULL, *line, *next;
 	size_t n;
 	int rv = -1;
 
-	f = fopen(srv->o.users_file, "r");
+	f = fopen(file, "r");
 	if (!f) {
-		ts_log("cannot open users file '%s': %s", srv->o.users_file,
+		ts_log("cannot open users file '%s': %s", file,
 		       strerror(errno));
 		return -1;
 	}
@@ -345,7 +378,7 @@ static int load_users(struct server *srv)
 	n = fread(data, 1, USERS_FILE_MAX + 1, f);
 	if (ferror(f) || n > USERS_FILE_MAX) {
 		ts_log("cannot read users file '%s' (or larger than %d bytes)",
-		       srv->o.users_file, USERS_FILE_MAX);
+		       file, USERS_FILE_MAX);
 		goto done;
 	}
 	data[n] = '\0';
@@ -362,20 +395,20 @@ static int load_users(struct server *srv)
 		colon = strchr(line, ':');
 		if (!colon || colon == line) {
 			ts_log("users file '%s': a line is not user:password",
-			       srv->o.users_file);
+			       file);
 			goto done;
 		}
-		if (srv->n_users == USERS_MAX) {
-			ts_log("users file '%s': more than %d users",
-			       srv->o.users_file, USERS_MAX);
+		if (*n_users == USERS_MAX) {
+			ts_log("users file '%s': more than %d users", file,
+			       USERS_MAX);
 			goto done;
 		}
 		*colon = '\0';
-		srv->users[srv->n_users].name = strdup(line);
-		srv->users[srv->n_users].password = strdup(colon + 1);
-		srv->n_users++;
-		if (!srv->users[srv->n_users - 1].name ||
-		    !srv->users[srv->n_users - 1].password) {
+		users[*n_users].name = strdup(line);
+		users[*n_users].password = strdup(colon + 1);
+		(*n_users)++;
+		if (!users[*n_users - 1].name ||
+		    !users[*n_users - 1].password) {
 			ts_log("out of memory");
 			goto done;
 		}
@@ -390,17 +423,23 @@ done:
 	return rv;
 }
 
-static void server_release(struct server *srv)
+static void pairs_release(struct user *users, size_t *n_users)
 {
-	for (size_t i = 0; i < srv->n_users; i++) {
-		free(srv->users[i].name);
-		if (srv->users[i].password) {
-			OPENSSL_cleanse(srv->users[i].password,
-					strlen(srv->users[i].password));
-			free(srv->users[i].password);
+	for (size_t i = 0; i < *n_users; i++) {
+		free(users[i].name);
+		if (users[i].password) {
+			OPENSSL_cleanse(users[i].password,
+					strlen(users[i].password));
+			free(users[i].password);
 		}
 	}
-	srv->n_users = 0;
+	*n_users = 0;
+}
+
+static void server_release(struct server *srv)
+{
+	pairs_release(srv->users, &srv->n_users);
+	pairs_release(srv->refresh, &srv->n_refresh);
 	EVP_PKEY_free(srv->key);
 	free(srv->x5c);
 }
@@ -583,6 +622,20 @@ static const char *header_get(size_t *len, const char *hdrs, const char *name)
 	return NULL;
 }
 
+/* The user whose refresh token this is, or NULL. */
+static const char *find_refresh(const struct server *srv, const char *token)
+{
+	size_t tl = strlen(token);
+
+	for (size_t i = 0; i < srv->n_refresh; i++) {
+		const struct user *u = &srv->refresh[i];
+		if (strlen(u->password) == tl &&
+		    !CRYPTO_memcmp(u->password, token, tl))
+			return u->name;
+	}
+	return NULL;
+}
+
 /* 1: credentials match a user (*user set); 0: refused. */
 static int check_basic(const struct server *srv, const char *v, size_t vlen,
 		       const char **user)
@@ -609,6 +662,12 @@ static int check_basic(const struct server *srv, const char *v, size_t vlen,
 		goto done;
 	*colon = '\0';
 	plen = strlen(colon + 1);
+	if (!strcmp(creds, "<token>")) {
+		/* an identity token sent with Basic (no OAuth2 here) */
+		*user = find_refresh(srv, colon + 1);
+		ok = *user != NULL;
+		goto done;
+	}
 	for (size_t i = 0; i < srv->n_users; i++) {
 		const struct user *u = &srv->users[i];
 		if (strcmp(u->name, creds))
@@ -690,7 +749,8 @@ done:
 
 /* Build the claims and the JSON answer for the granted scopes. */
 static char *token_answer(struct server *srv, const char *service,
-			  const char *user, const struct scope *sc, size_t n)
+			  const char *user, const struct scope *sc, size_t n,
+			  const char *refresh)
 {
 	struct sb claims = {0}, body = {0};
 	unsigned char rnd[16];
@@ -747,6 +807,10 @@ static char *token_answer(struct server *srv, const char *service,
 	sb_json_str(&body, jwt);
 	sb_printf(&body, ",\"expires_in\":%ld,\"issued_at\":", srv->o.expires);
 	sb_json_str(&body, issued);
+	if (refresh) {
+		sb_puts(&body, ",\"refresh_token\":");
+		sb_json_str(&body, refresh);
+	}
 	sb_puts(&body, "}\n");
 	if (body.err)
 		goto done;
@@ -776,16 +840,120 @@ static void log_scopes(struct sb *l, const struct scope *sc, size_t n)
 	}
 }
 
-static void handle(struct server *srv, int fd)
+/* Parse "k=v&k=v" (a query or a form body, NUL-terminated) into pm.
+ * -1 when malformed (the answer is sent). */
+static int parse_params(struct params *pm, int fd, const char *p)
 {
-	char req[REQ_MAX + 1];
-	char service[NAME_MAX_LEN + 1] = "";
-	struct scope scopes[SCOPES_MAX];
+	while (*p) {
+		size_t k = strcspn(p, "&");
+		const char *eq = memchr(p, '=', k);
+		char val[1024];
+
+		if (eq && pct_decode(val, sizeof(val), eq + 1,
+				     (size_t)(p + k - eq - 1))) {
+			respond_error(fd, 400, "Bad Request", "BAD_REQUEST",
+				      "malformed parameter");
+			ts_log("malformed parameter -> 400");
+			return -1;
+		}
+#define KEY(s)                                                                 \
+	(eq && (size_t)(eq - p) == strlen(s) && !strncmp(p, s, strlen(s)))
+#define COPY(dst)                                                              \
+	do {                                                                   \
+		if (strlen(val) >= sizeof(dst)) {                              \
+			respond_error(fd, 400, "Bad Request", "BAD_REQUEST",   \
+				      "parameter too long");                   \
+			ts_log("parameter too long -> 400");                   \
+			return -1;                                             \
+		}                                                              \
+		memcpy(dst, val, strlen(val) + 1);                             \
+	} while (0)
+		if (KEY("service")) {
+			COPY(pm->service);
+			pm->has_service = 1;
+		} else if (KEY("grant_type")) {
+			COPY(pm->grant_type);
+		} else if (KEY("refresh_token")) {
+			COPY(pm->refresh_token);
+		} else if (KEY("client_id")) {
+			COPY(pm->client_id);
+		} else if (KEY("scope")) {
+			/* one parameter may hold several scopes, space
+			 * separated */
+			for (char *s = val; *s;) {
+				size_t sl = strcspn(s, " ");
+				char save = s[sl];
+				if (!sl) {
+					s++;
+					continue;
+				}
+				if (pm->n_scopes == SCOPES_MAX) {
+					respond_error(fd, 400, "Bad Request",
+						      "BAD_REQUEST",
+						      "too many scopes");
+					ts_log("more than %d scopes -> 400",
+					       SCOPES_MAX);
+					return -1;
+				}
+				s[sl] = '\0';
+				if (scope_parse(&pm->scopes[pm->n_scopes], s)) {
+					respond_error(fd, 400, "Bad Request",
+						      "BAD_REQUEST",
+						      "malformed scope");
+					ts_log("malformed scope -> 400");
+					return -1;
+				}
+				pm->n_scopes++;
+				s[sl] = save;
+				s += sl;
+			}
+		}
+#undef KEY
+#undef COPY
+		OPENSSL_cleanse(val, sizeof(val));
+		p += k;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+/* A fresh refresh token for user (--rotate); the old one stops working.
+ * Returns the new token (owned by srv) or NULL. */
+static const char *rotate_refresh(struct server *srv, const char *user)
+{
+	unsigned char rnd[24];
+	char *tok;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return NULL;
+	tok = malloc(2 * sizeof(rnd) + 4);
+	if (!tok)
+		return NULL;
+	memcpy(tok, "rt-", 3);
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(tok + 3 + 2 * i, 3, "%02x", rnd[i]);
+	for (size_t i = 0; i < srv->n_refresh; i++) {
+		struct user *u = &srv->refresh[i];
+		if (u->name != user)
+			continue;
+		OPENSSL_cleanse(u->password, strlen(u->password));
+		free(u->password);
+		u->password = tok;
+		return tok;
+	}
+	free(tok);
+	return NULL;
+}
+
+static void serve(struct server *srv, int fd, char *req, struct params *pm)
+{
 	struct sb logline = {0};
-	size_t got = 0, n_scopes = 0, alen = 0, plen;
-	const char *hdrs, *auth, *user = NULL, *q, *path_end;
-	char *answer = NULL, *sp1, *sp2;
-	int has_service = 0;
+	size_t got = 0, alen = 0, plen, hlen, clen = 0;
+	const char *hdrs, *auth, *user = NULL, *q, *path_end, *form = "";
+	const char *refresh = NULL;
+	char *answer = NULL, *sp1, *sp2, *hend;
+	int is_post;
 
 	for (;;) {
 		ssize_t k = recv(fd, req + got, REQ_MAX - got, 0);
@@ -797,7 +965,8 @@ static void handle(struct server *srv, int fd)
 		}
 		got += (size_t)k;
 		req[got] = '\0';
-		if (strstr(req, "\r\n\r\n"))
+		hend = strstr(req, "\r\n\r\n");
+		if (hend)
 			break;
 		if (got == REQ_MAX) {
 			respond_error(fd, 431,
@@ -808,7 +977,46 @@ static void handle(struct server *srv, int fd)
 			return;
 		}
 	}
+	hend += 4;
+	hlen = (size_t)(hend - req);
 	hdrs = strstr(req, "\r\n") + 2;
+	is_post = !strncmp(req, "POST ", 5);
+	if (is_post) {
+		const char *v = header_get(&alen, hdrs, "Content-Length");
+		char num[16];
+		char *e = NULL;
+
+		if (!v || !alen || alen >= sizeof(num)) {
+			respond_error(fd, 411, "Length Required", "BAD_REQUEST",
+				      "no Content-Length");
+			ts_log("POST without Content-Length -> 411");
+			return;
+		}
+		memcpy(num, v, alen);
+		num[alen] = '\0';
+		errno = 0;
+		clen = strtoul(num, &e, 10);
+		if (errno || *e || num[0] < '0' || num[0] > '9' ||
+		    clen > FORM_MAX || clen > REQ_MAX - hlen) {
+			respond_error(fd, 413, "Payload Too Large", "TOO_LARGE",
+				      "form body too large");
+			ts_log("POST body of '%s' bytes -> 413", num);
+			return;
+		}
+		while (got < hlen + clen) {
+			ssize_t k = recv(fd, req + got, REQ_MAX - got, 0);
+			if (k < 0 && errno == EINTR && !stop_flag)
+				continue;
+			if (k <= 0) {
+				ts_log("connection closed before the body");
+				return;
+			}
+			got += (size_t)k;
+		}
+		req[hlen + clen] = '\0';
+		form = hend;
+	}
+	hend[-2] = '\0'; /* the headers end here */
 	sp1 = strchr(req, ' ');
 	sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
 	if (!sp1 || !sp2 || sp2 > hdrs) {
@@ -819,10 +1027,16 @@ static void handle(struct server *srv, int fd)
 	}
 	*sp1 = '\0';
 	*sp2 = '\0';
-	if (strcmp(req, "GET")) {
+	if (strcmp(req, "GET") && strcmp(req, "POST")) {
 		respond_error(fd, 405, "Method Not Allowed", "UNSUPPORTED",
-			      "only GET is served");
+			      "only GET and POST are served");
 		ts_log("%.16s -> 405", req);
+		return;
+	}
+	if (is_post && srv->o.no_oauth) {
+		respond_error(fd, 405, "Method Not Allowed", "UNSUPPORTED",
+			      "no OAuth2 here: use GET");
+		ts_log("POST /token -> 405 (--no-oauth)");
 		return;
 	}
 	q = strchr(sp1 + 1, '?');
@@ -831,90 +1045,64 @@ static void handle(struct server *srv, int fd)
 	if (plen != 6 || strncmp(sp1 + 1, "/token", 6)) {
 		respond_error(fd, 404, "Not Found", "NOT_FOUND",
 			      "the token endpoint is /token");
-		ts_log("GET on another path -> 404");
+		ts_log("%s on another path -> 404", req);
 		return;
 	}
-	for (const char *p = q ? q + 1 : sp2; p < sp2;) {
-		size_t k = strcspn(p, "&");
-		const char *eq = memchr(p, '=', k);
-		char val[1024];
-
-		if (eq && pct_decode(val, sizeof(val), eq + 1,
-				     (size_t)(p + k - eq - 1))) {
-			respond_error(fd, 400, "Bad Request", "BAD_REQUEST",
-				      "malformed query parameter");
-			ts_log("malformed query parameter -> 400");
-			return;
-		}
-		if (eq && eq - p == 7 && !strncmp(p, "service", 7)) {
-			if (strlen(val) > NAME_MAX_LEN) {
-				respond_error(fd, 400, "Bad Request",
-					      "BAD_REQUEST",
-					      "service too long");
-				return;
-			}
-			memcpy(service, val, strlen(val) + 1);
-			has_service = 1;
-		} else if (eq && eq - p == 5 && !strncmp(p, "scope", 5)) {
-			/* one parameter may hold several scopes, space
-			 * separated */
-			for (char *s = val; *s;) {
-				size_t sl = strcspn(s, " ");
-				char save = s[sl];
-				if (!sl) {
-					s++;
-					continue;
-				}
-				if (n_scopes == SCOPES_MAX) {
-					respond_error(fd, 400, "Bad Request",
-						      "BAD_REQUEST",
-						      "too many scopes");
-					ts_log("more than %d scopes -> 400",
-					       SCOPES_MAX);
-					return;
-				}
-				s[sl] = '\0';
-				if (scope_parse(&scopes[n_scopes], s)) {
-					respond_error(fd, 400, "Bad Request",
-						      "BAD_REQUEST",
-						      "malformed scope");
-					ts_log("malformed scope -> 400");
-					return;
-				}
-				n_scopes++;
-				s[sl] = save;
-				s += sl;
-			}
-		}
-		p += k;
-		if (*p == '&')
-			p++;
-	}
-	if (!has_service ||
-	    (srv->o.service && strcmp(service, srv->o.service))) {
+	if (parse_params(pm, fd, is_post ? form : (q ? q + 1 : "")))
+		return;
+	if (!pm->has_service ||
+	    (srv->o.service && strcmp(pm->service, srv->o.service))) {
 		respond_error(fd, 400, "Bad Request", "BAD_REQUEST",
 			      "unknown or missing service");
-		ts_log("service '%s' is not served -> 400", service);
+		ts_log("service '%s' is not served -> 400", pm->service);
 		return;
 	}
 
-	auth = header_get(&alen, hdrs, "Authorization");
-	if (auth && !check_basic(srv, auth, alen, &user)) {
-		respond_error(fd, 401, "Unauthorized", "UNAUTHORIZED",
-			      "credentials refused");
-		sb_puts(&logline, "GET /token: credentials refused -> 401;");
-		sb_puts(&logline, " asked:");
-		log_scopes(&logline, scopes, n_scopes);
-		if (!logline.err)
-			ts_log("%s", logline.p);
-		sb_release(&logline);
-		return;
+	if (is_post) {
+		if (strcmp(pm->grant_type, "refresh_token")) {
+			respond(fd, 400, "Bad Request", NULL,
+				"{\"error\":\"unsupported_grant_type\"}\n");
+			ts_log("POST /token: grant_type '%.31s' -> 400",
+			       pm->grant_type);
+			return;
+		}
+		user = find_refresh(srv, pm->refresh_token);
+		if (!user) {
+			respond(fd, 400, "Bad Request", NULL,
+				"{\"error\":\"invalid_grant\"}\n");
+			ts_log("POST /token: refresh token refused -> 400");
+			return;
+		}
+		if (srv->o.rotate) {
+			refresh = rotate_refresh(srv, user);
+			if (!refresh) {
+				respond_error(fd, 500, "Internal Server Error",
+					      "INTERNAL",
+					      "cannot make a refresh token");
+				return;
+			}
+		}
+	} else {
+		auth = header_get(&alen, hdrs, "Authorization");
+		if (auth && !check_basic(srv, auth, alen, &user)) {
+			respond_error(fd, 401, "Unauthorized", "UNAUTHORIZED",
+				      "credentials refused");
+			sb_puts(&logline,
+				"GET /token: credentials refused -> 401;");
+			sb_puts(&logline, " asked:");
+			log_scopes(&logline, pm->scopes, pm->n_scopes);
+			if (!logline.err)
+				ts_log("%s", logline.p);
+			sb_release(&logline);
+			return;
+		}
 	}
 	if (!user)
-		for (size_t i = 0; i < n_scopes; i++)
-			scope_restrict_anonymous(&scopes[i]);
+		for (size_t i = 0; i < pm->n_scopes; i++)
+			scope_restrict_anonymous(&pm->scopes[i]);
 
-	answer = token_answer(srv, service, user, scopes, n_scopes);
+	answer = token_answer(srv, pm->service, user, pm->scopes, pm->n_scopes,
+			      refresh);
 	if (!answer) {
 		respond_error(fd, 500, "Internal Server Error", "INTERNAL",
 			      "cannot make a token");
@@ -923,19 +1111,42 @@ static void handle(struct server *srv, int fd)
 	}
 	respond(fd, 200, "OK", NULL, answer);
 	srv->issued++;
-	sb_printf(&logline, "GET /token: token #%lu issued for service ",
-		  srv->issued);
-	sb_puts(&logline, service);
+	if (is_post) {
+		srv->refresh_grants++;
+		sb_printf(&logline,
+			  "POST /token: refresh_token grant #%lu (client_id ",
+			  srv->refresh_grants);
+		sb_puts(&logline, pm->client_id[0] ? pm->client_id : "-");
+		sb_puts(&logline, refresh ? ", rotated): " : "): ");
+	} else {
+		sb_puts(&logline, "GET /token: ");
+	}
+	sb_printf(&logline, "token #%lu issued for service ", srv->issued);
+	sb_puts(&logline, pm->service);
 	sb_puts(&logline, user ? " user " : " anonymous");
 	if (user)
 		sb_puts(&logline, user);
-	sb_printf(&logline, " expires_in %ld; granted:", srv->o.expires);
-	log_scopes(&logline, scopes, n_scopes);
+	sb_printf(&logline,
+		  " iat %lld expires_in %ld; granted:", (long long)time(NULL),
+		  srv->o.expires);
+	log_scopes(&logline, pm->scopes, pm->n_scopes);
 	if (!logline.err)
 		ts_log("%s", logline.p);
 	sb_release(&logline);
 	OPENSSL_cleanse(answer, strlen(answer));
 	free(answer);
+}
+
+static void handle(struct server *srv, int fd)
+{
+	char req[REQ_MAX + 1];
+	struct params pm;
+
+	memset(&pm, 0, sizeof(pm));
+	serve(srv, fd, req, &pm);
+	/* the request held credentials or a refresh token */
+	OPENSSL_cleanse(req, sizeof(req));
+	OPENSSL_cleanse(&pm, sizeof(pm));
 }
 
 /* ---- main --------------------------------------------------------------*/
@@ -948,6 +1159,8 @@ static void usage(FILE *f)
 	    "                      [--users FILE] [--service NAME] [--port "
 	    "PORT]\n"
 	    "                      [--expires SECONDS] [--leeway SECONDS]\n"
+	    "                      [--refresh-tokens FILE [--rotate]] "
+	    "[--no-oauth]\n"
 	    "  --key        RSA private key (PEM) that signs the tokens\n"
 	    "  --cert       its certificate (PEM), sent in the x5c header\n"
 	    "  --issuer     the iss claim (the registry's auth.token.issuer)\n"
@@ -959,7 +1172,14 @@ static void usage(FILE *f)
 	    "               port is printed on stdout once listening\n"
 	    "  --expires    token lifetime, expires_in (default 300)\n"
 	    "  --leeway     subtract from exp to cancel a verifier's clock\n"
-	    "               skew allowance (distribution: 60)\n",
+	    "               skew allowance (distribution: 60)\n"
+	    "  --refresh-tokens  file of user:refresh_token lines: the\n"
+	    "               OAuth2 POST (grant_type=refresh_token) grants as\n"
+	    "               that user\n"
+	    "  --rotate     every grant returns a new refresh_token and the\n"
+	    "               old one stops working\n"
+	    "  --no-oauth   answer POSTs with 405 (GET only); Basic\n"
+	    "               \"<token>\":REFRESH_TOKEN is then accepted\n",
 	    f);
 }
 
@@ -990,6 +1210,14 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		}
+		if (!strcmp(a, "--rotate")) {
+			o->rotate = 1;
+			continue;
+		}
+		if (!strcmp(a, "--no-oauth")) {
+			o->no_oauth = 1;
+			continue;
+		}
 		if (!val) {
 			ts_log("option '%s' needs a value (or is unknown)", a);
 			return -1;
@@ -1001,6 +1229,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 			o->cert_file = val;
 		} else if (!strcmp(a, "--users")) {
 			o->users_file = val;
+		} else if (!strcmp(a, "--refresh-tokens")) {
+			o->refresh_file = val;
 		} else if (!strcmp(a, "--issuer")) {
 			o->issuer = val;
 		} else if (!strcmp(a, "--service")) {
@@ -1049,7 +1279,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (load_key_and_cert(&srv) || (srv.o.users_file && load_users(&srv)))
+	if (load_key_and_cert(&srv) ||
+	    (srv.o.users_file &&
+	     load_pairs(srv.o.users_file, srv.users, &srv.n_users)) ||
+	    (srv.o.refresh_file &&
+	     load_pairs(srv.o.refresh_file, srv.refresh, &srv.n_refresh)))
 		goto done;
 
 	memset(&sa, 0, sizeof(sa));
@@ -1078,9 +1312,11 @@ int main(int argc, char **argv)
 	}
 	printf("%d\n", ntohs(addr.sin_port));
 	fflush(stdout);
-	ts_log("listening on 127.0.0.1:%d (issuer '%s', %zu user(s), tokens "
-	       "expire in %ld s)",
-	       ntohs(addr.sin_port), srv.o.issuer, srv.n_users, srv.o.expires);
+	ts_log("listening on 127.0.0.1:%d (issuer '%s', %zu user(s), %zu "
+	       "refresh token(s)%s%s, tokens expire in %ld s)",
+	       ntohs(addr.sin_port), srv.o.issuer, srv.n_users, srv.n_refresh,
+	       srv.o.rotate ? ", rotated" : "",
+	       srv.o.no_oauth ? ", no OAuth2" : "", srv.o.expires);
 
 	while (!stop_flag) {
 		struct timeval tv = {5, 0};
@@ -1097,7 +1333,8 @@ int main(int argc, char **argv)
 		handle(&srv, fd);
 		close(fd);
 	}
-	ts_log("stopping after %lu token(s)", srv.issued);
+	ts_log("stopping after %lu token(s), %lu refresh_token grant(s)",
+	       srv.issued, srv.refresh_grants);
 	rc = 0;
 done:
 	if (lfd >= 0)

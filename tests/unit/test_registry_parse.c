@@ -546,7 +546,9 @@ static void test_reg_new_validates_url(void **state)
 static void test_names_are_validated_before_use(void **state)
 {
 	struct reg *r = NULL;
-	struct reg_config cfg = {.name = "t", .url = "http://127.0.0.1:9"};
+	/* retries -1: the one network failure below is expected at once */
+	struct reg_config cfg = {
+	    .name = "t", .url = "http://127.0.0.1:9", .retries = -1};
 	struct reg_desc desc;
 	struct rv_strlist tags = RV_STRLIST_INIT;
 	int64_t size;
