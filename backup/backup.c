@@ -1,5 +1,6 @@
 #include "backup/backup.h"
 #include "backup/filter.h"
+#include "backup/heads.h"
 #include "backup/referrers.h"
 
 #include "catalog/catalog.h"
@@ -97,6 +98,7 @@ struct bk {
 	struct referrer_entry *refs;
 	size_t n_refs, cap_refs;
 	int refs_capped;
+	struct heads *heads; /* the tag walk's HEADs, several at once */
 
 	int fatal;     /* a store or catalog failure: stop the run */
 	int first_err; /* the first per-tag failure */
@@ -958,11 +960,10 @@ static int backup_tag(struct bk *b, const char *repo, const char *tag,
 
 /* HEAD a tag: 0 and *d, 1 when it vanished or failed (noted), or a fatal
  * code. */
-static int head_tag(struct reg_desc *d, struct bk *b, const char *repo,
-		    const char *tag)
+static int head_outcome(struct bk *b, const char *repo, const char *tag,
+			int rc, const char *msg)
 {
 	char what[512];
-	int rc = reg_manifest_head(d, b->r, repo, tag);
 
 	if (rc == RV_NOTFOUND) {
 		rv_warn("tag '%s:%s' disappeared during the walk; skipped",
@@ -970,18 +971,27 @@ static int head_tag(struct reg_desc *d, struct bk *b, const char *repo,
 		return 1;
 	}
 	if (rc == RV_REFUSED) {
-		rv_warn("%s:%s skipped: %s", repo, tag, rv_err_msg());
+		rv_warn("%s:%s skipped: %s", repo, tag, msg);
 		b->st->tags_skipped++;
 		return 1;
 	}
 	if (rc) {
 		snprintf(what, sizeof(what), "%s:%s", repo, tag);
+		rv_err_set(rc, "%s", msg);
 		note_failure(b, rc, what);
 		b->st->tags_failed++;
 		return 1;
 	}
 	b->st->manifest_heads++;
 	return 0;
+}
+
+static int head_tag(struct reg_desc *d, struct bk *b, const char *repo,
+		    const char *tag)
+{
+	int rc = reg_manifest_head(d, b->r, repo, tag);
+
+	return head_outcome(b, repo, tag, rc, rc ? rv_err_msg() : "");
 }
 
 static int referrer_add(struct bk *b, const char *repo, const char *subject,
@@ -1099,7 +1109,9 @@ static int backup_repo(struct bk *b, const char *repo)
 	struct rv_strlist tags = RV_STRLIST_INIT;
 	struct tag_cand *cands = NULL;
 	unsigned char *rdone = NULL;
-	size_t n_cands = 0, n_ref_tags = 0, n_dropped = 0;
+	const char **htags = NULL;
+	struct head_result *hres = NULL;
+	size_t n_cands = 0, n_ref_tags = 0, n_dropped = 0, n_heads = 0;
 	const struct backup_source *src = b->src;
 	int no_tag_filters =
 	    (!src->tags_include || !src->tags_include->n) &&
@@ -1128,7 +1140,9 @@ static int backup_repo(struct bk *b, const char *repo)
 	b->st->repositories++;
 	cands = calloc(tags.n ? tags.n : 1, sizeof(*cands));
 	rdone = calloc(tags.n ? tags.n : 1, 1);
-	if (!cands || !rdone) {
+	htags = calloc(tags.n ? tags.n : 1, sizeof(*htags));
+	hres = calloc(tags.n ? tags.n : 1, sizeof(*hres));
+	if (!cands || !rdone || !htags || !hres) {
 		rc = rv_err_set(RV_NOMEM, "out of memory");
 		goto done;
 	}
@@ -1151,13 +1165,20 @@ static int backup_repo(struct bk *b, const char *repo)
 			n_dropped++;
 			continue;
 		}
-		rc = head_tag(&cands[n_cands].d, b, repo, tag);
-		if (rc < 0)
-			goto done;
-		if (rc == 0)
-			cands[n_cands++].tag = tag;
-		rc = 0;
+		htags[n_heads++] = tag;
 	}
+	/* their HEADs, several at once; results in tag order */
+	rc = heads_run(b->heads, repo, htags, n_heads, hres);
+	for (size_t i = 0; !rc && i < n_heads; i++) {
+		int h = head_outcome(b, repo, htags[i], hres[i].rc,
+				     hres[i].msg ? hres[i].msg : "");
+		if (h == 0) {
+			cands[n_cands].d = hres[i].d;
+			cands[n_cands++].tag = htags[i];
+		}
+	}
+	if (rc)
+		goto done;
 	/* 2. the newest N */
 	if (b->src->keep_newest > 0) {
 		size_t before = n_cands;
@@ -1213,6 +1234,9 @@ static int backup_repo(struct bk *b, const char *repo)
 	if (b->src->referrers)
 		rc = backup_referrers_api(b, repo);
 done:
+	heads_results_release(hres, n_heads);
+	free(hres);
+	free(htags);
 	free(rdone);
 	free(cands);
 	rv_strlist_release(&tags);
@@ -1255,6 +1279,11 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 		goto done;
 	}
 
+	rc = heads_new(&b.heads, r,
+		       src->max_connections > 0 ? src->max_connections
+						: BACKUP_CONNS_DEFAULT);
+	if (rc)
+		goto done;
 	rc = list_repos(&repos, &b);
 	if (rc)
 		goto done;
@@ -1295,6 +1324,7 @@ done:
 		free(b.refs[i].repo);
 	free(b.refs);
 	backup_filter_free(b.tag_filter);
+	heads_free(b.heads);
 	rv_set_release(&b.seen);
 	free(b.seen_depth);
 	pending_clear(&b);

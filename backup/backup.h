@@ -43,7 +43,12 @@ struct backup_source {
 	/* 1: back up the referrers of every manifest (OCI 1.1 API, else the
 	 * `sha256-<hex>` fallback tags). */
 	int referrers;
+	/* The most connections to the registry at once (the tag walk's
+	 * HEADs); 0: BACKUP_CONNS_DEFAULT. */
+	int max_connections;
 };
+
+#define BACKUP_CONNS_DEFAULT 4
 
 struct backup_stats {
 	char snapshot[65]; /* "" when none was written */

@@ -240,7 +240,7 @@ corpus_prepare() {
 	t1=$(date +%s)
 	local blobs bytes
 	read -r blobs bytes < <(find "$root/registry/docker/registry/v2/blobs" -type f -name data \
-		-printf '%s\n' | awk '{ n++; s += $1 } END { printf "%d %d\n", n, s }')
+		-printf '%s\n' | awk '{ n++; s += $1 } END { printf "%d %.0f\n", n, s }')
 	{
 		echo "C_UNIQUE_BLOBS=$blobs"
 		echo "C_UNIQUE_BYTES=$bytes"

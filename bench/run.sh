@@ -138,13 +138,13 @@ combo() {
 }
 
 du_b() {
-	du -sb "$@" 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'
+	du -sb "$@" 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'
 }
 
 # blob_bytes STORAGE: bytes of every blob a registry holds.
 blob_bytes() {
 	find "$1/docker/registry/v2/blobs" -type f -name data -printf '%s\n' |
-		awk '{ s += $1 } END { printf "%d", s }'
+		awk '{ s += $1 } END { printf "%.0f", s }'
 }
 
 # ---- the run ----------------------------------------------------------------
@@ -331,7 +331,7 @@ report() {
 		cmp_row "after a small change" rv_change "${BYTES[rv_change]}" "sk_sync2 bg_change" "${BYTES[bg_change]}" "skopeo sync + borg"
 		cmp_row "restore into an empty registry" rv_restore "${BYTES[rv_restore]}" "rs_restore sk_restore" "${BYTES[sk_restore]}" "restic restore + skopeo sync"
 	else
-		echo "| (peers skipped: BENCH_PEERS=0) | | | | | | | | | | | | |"
+		echo "| (peers skipped: the tags profile runs none unless BENCH_PEERS=1) | | | | | | | | | | | | |"
 	fi
 	echo
 	echo "## every measure"

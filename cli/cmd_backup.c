@@ -155,10 +155,13 @@ int cmd_backup(struct app *a, int argc, char **argv)
 		    .platforms = &src->platforms,
 		    .referrers = src->referrers,
 		};
+		const struct cfg_registry *creg =
+		    cfg_registry_find(a->cfg, src->registry);
 		struct reg *r = NULL;
 		struct backup_stats st;
 
 		memset(&st, 0, sizeof(st));
+		bs.max_connections = creg ? creg->max_connections : 0;
 		if (only && strcmp(only, src->registry))
 			continue;
 		ran++;

@@ -1383,6 +1383,101 @@ void reg_free(struct reg *r)
 	curl_global_cleanup();
 }
 
+int reg_clone(struct reg **out, struct reg *r, uint64_t share)
+{
+	struct reg_config cfg;
+	struct reg *c = NULL;
+	uint64_t budget = 0;
+	int rv;
+
+	*out = NULL;
+	if (r->request_budget) {
+		uint64_t left = r->request_budget > r->stats.requests
+				    ? r->request_budget - r->stats.requests
+				    : 0;
+		if (share > left / 2)
+			share = left / 2;
+		if (!share)
+			return rv_err_set(RV_UNSUPPORTED,
+					  "registry '%s': too little of the "
+					  "request budget is left to share",
+					  r->name);
+		budget = share;
+	}
+	if (r->identity_token)
+		/* a rotating refresh token cannot be shared by two clients */
+		return rv_err_set(RV_UNSUPPORTED,
+				  "registry '%s': a client with an identity "
+				  "token is not cloned",
+				  r->name);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.name = r->name;
+	cfg.url = r->url;
+	cfg.username = r->username;
+	cfg.password = r->password;
+	cfg.ca_file = r->ca_file;
+	cfg.insecure = r->insecure;
+	cfg.docker_config = r->creds_loaded ? NULL : r->docker_config;
+	cfg.client_cert = r->client_cert;
+	cfg.client_key = r->client_key;
+	cfg.request_budget = budget;
+	cfg.retries = r->retries ? r->retries : -1;
+	cfg.retry_base_ms = r->retry_base_ms;
+	cfg.retry_max_ms = r->retry_max_ms;
+	cfg.retry_after_max_s = r->retry_after_max_s;
+	cfg.upload_chunk = r->upload_chunk;
+	rv = reg_new(&c, &cfg);
+	if (rv)
+		return rv;
+	c->manifest_max = r->manifest_max;
+	c->creds_loaded = r->creds_loaded;
+	c->auth = r->auth;
+	if ((rv = dup_opt(&c->realm, r->realm)) ||
+	    (rv = dup_opt(&c->service, r->service)))
+		goto fail;
+	for (size_t i = 0; i < r->n_tokens; i++) {
+		struct reg_token *t = &c->tokens[c->n_tokens];
+
+		t->scope = strdup(r->tokens[i].scope);
+		t->token = strdup(r->tokens[i].token);
+		t->expires = r->tokens[i].expires;
+		if (!t->scope || !t->token) {
+			free(t->scope);
+			free(t->token);
+			memset(t, 0, sizeof(*t));
+			rv = rv_err_set(RV_NOMEM, "out of memory");
+			goto fail;
+		}
+		c->n_tokens++;
+	}
+	r->request_budget -= budget; /* the clone spends it now */
+	*out = c;
+	return 0;
+fail:
+	reg_free(c);
+	return rv;
+}
+
+void reg_stats_add(struct reg *r, const struct reg *clone)
+{
+	const struct reg_stats *a = &clone->stats;
+	struct reg_stats *t = &r->stats;
+
+	t->requests += a->requests;
+	t->retries += a->retries;
+	t->throttled += a->throttled;
+	t->resumed += a->resumed;
+	t->chunks_sent += a->chunks_sent;
+	t->manifest_heads += a->manifest_heads;
+	t->manifest_gets += a->manifest_gets;
+	t->blob_gets += a->blob_gets;
+	t->blob_bytes += a->blob_bytes;
+	t->blob_puts += a->blob_puts;
+	t->bytes_sent += a->bytes_sent;
+	/* the share comes back; what the clone spent is in t->requests */
+	r->request_budget += clone->request_budget;
+}
+
 const char *reg_url(const struct reg *r)
 {
 	return r->url;

@@ -1,7 +1,11 @@
 /* upload.c - chunked blob uploads: POST, PATCH chunks with Content-Range,
  * PUT ?digest=; after a cut connection, a 5xx or a 416 the registry is
  * asked how far it got (GET <location>, Range header) and the upload goes
- * on from there. */
+ * on from there. When the status query answers 404 the registry has lost
+ * the upload, and it starts again from byte 0 with a new POST:
+ * distribution 2.8 keeps the bytes of a PATCH whose body was cut, so its
+ * file no longer matches the offset in the Location's _state, and the
+ * status query then cancels the upload (404 BLOB_UPLOAD_INVALID). */
 #include "registry/internal.h"
 #include "registry/manifest.h"
 #include "util/err.h"
@@ -15,6 +19,8 @@
 
 /* Status queries in a row that may find no progress before we give up. */
 #define UPLOAD_RESUMES_MAX 5
+/* Uploads the registry lost (404 on the status query) started again. */
+#define UPLOAD_RESTARTS_MAX 3
 
 uint64_t reg_upload_chunk_size(const struct reg *r)
 {
@@ -213,10 +219,12 @@ done:
 	return rv;
 }
 
-/* GET the upload's status: how many bytes the registry holds. */
-static int upload_status(uint64_t *held, int *ambiguous, struct reg *r,
-			 char **loc, const char *scope, const char *what,
-			 uint64_t size)
+/* GET the upload's status: how many bytes the registry holds; *lost
+ * set (and 0 returned) when the registry no longer knows the upload
+ * (404). */
+static int upload_status(uint64_t *held, int *ambiguous, int *lost,
+			 struct reg *r, char **loc, const char *scope,
+			 const char *what, uint64_t size)
 {
 	struct reg_resp resp;
 	struct reg_req req;
@@ -228,9 +236,14 @@ static int upload_status(uint64_t *held, int *ambiguous, struct reg *r,
 	req.url = *loc;
 	req.what = what;
 	req.scope = scope;
+	*lost = 0;
 	rv = reg_do(r, &req, &resp);
 	if (rv)
 		goto done;
+	if (resp.status == 404) {
+		*lost = 1;
+		goto done;
+	}
 	if (resp.status != 204 && resp.status != 200) {
 		rv = reg_status_error(r, &req, &resp);
 		goto done;
@@ -256,8 +269,8 @@ static int upload_chunked(struct reg *r, const char *repo, const char *digest,
 	struct reg_req req;
 	uint64_t chunk = reg_upload_chunk_size(r), off = 0, held;
 	char *loc = NULL;
-	char what[450], range[48];
-	int rv, ambiguous, stalls = 0, refused_at_zero = 0;
+	char what[450], range[48], why[64];
+	int rv, ambiguous, lost, stalls = 0, refused_at_zero = 0, restarts = 0;
 
 	reg_resp_init(&resp);
 	snprintf(what, sizeof(what), "upload blob %s to '%s'", digest, repo);
@@ -344,16 +357,49 @@ static int upload_chunked(struct reg *r, const char *repo, const char *digest,
 			"(%s); asking where to resume",
 			r->name, digest, (unsigned long long)off,
 			rv ? rv_err_msg() : "HTTP status");
+		if (rv)
+			snprintf(why, sizeof(why), "the connection dropped");
+		else
+			snprintf(why, sizeof(why), "HTTP %ld", resp.status);
 		rv_err_clear();
-		rv = upload_status(&held, &ambiguous, r, &loc,
+		rv = upload_status(&held, &ambiguous, &lost, r, &loc,
 				   rv_buf_cstr(&scope), what, size);
 		if (rv)
 			goto done;
+		if (lost) {
+			if (++restarts > UPLOAD_RESTARTS_MAX) {
+				rv = rv_err_set(
+				    RV_NET,
+				    "cannot %s on registry '%s': the "
+				    "registry lost the upload %d "
+				    "times (HTTP 404 on its status "
+				    "after %s)",
+				    what, r->name, restarts, why);
+				goto done;
+			}
+			rv_warn("registry '%s': upload of %s to '%s' is gone "
+				"from the registry after byte %llu (%s; HTTP "
+				"404 on its status); starting it again from "
+				"byte 0 (restart %d of %d)",
+				r->name, digest, repo, (unsigned long long)off,
+				why, restarts, UPLOAD_RESTARTS_MAX);
+			rv = reg_upload_begin(&loc, r, repo,
+					      rv_buf_cstr(&scope), what);
+			if (rv)
+				goto done;
+			stalls = 0;
+			refused_at_zero = 0;
+			off = 0;
+			continue;
+		}
 		/* "0-0" means 0 or 1 byte; a 416 at 0 says it is 1 */
 		if (ambiguous && refused_at_zero)
 			held = 1;
 		else if (ambiguous)
 			held = 0;
+		rv_warn("registry '%s': upload of %s to '%s' resumes at byte "
+			"%llu (%s)",
+			r->name, digest, repo, (unsigned long long)held, why);
 		off = held;
 	}
 	rv = reg_upload_finish(r, loc, digest, rv_buf_cstr(&scope), what, NULL,

@@ -390,3 +390,53 @@ rv_flip_byte() {
 	printf "\\$(printf '%03o' $((b ^ 255)))" |
 		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+
+# rv_start_logged_registry NAME: rv_start_registry with the access log and
+# info-level messages on (in $RV_WORK/NAME/registry.log), on the same port.
+rv_start_logged_registry() {
+	local name=$1 base=$RV_WORK/$1 pid i urlvar
+	rv_start_registry "$name"
+	urlvar=${name}_URL
+	rv_stop_registry "$name"
+	sed -i 's/disabled: true/disabled: false/; s/level: warn/level: info/' "$base/config.yml"
+	docker-registry serve "$base/config.yml" >>"$base/registry.log" 2>&1 &
+	pid=$!
+	echo "$pid" >>"$RV_PIDS_FILE"
+	printf -v "${name}_PID" '%s' "$pid"
+	for ((i = 0; i < 200; i++)); do
+		curl -fsS -o /dev/null "${!urlvar}/v2/" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$base/registry.log" >&2
+	die "registry '$name' did not come back with its access log on"
+}
+
+# rv_need_faultproxy: find the rv_faultproxy test tool (RV_FAULTPROXY, else
+# beside $REGVAULT in a CMake build tree) or fail.
+rv_need_faultproxy() {
+	if [[ -z ${RV_FAULTPROXY:-} ]]; then
+		RV_FAULTPROXY=$(dirname "$(command -v "$REGVAULT" 2>/dev/null || echo "$REGVAULT")")/tests/tools/rv_faultproxy
+	fi
+	[[ -x $RV_FAULTPROXY ]] ||
+		die "rv_faultproxy not found: RV_FAULTPROXY='$RV_FAULTPROXY' (build target rv_faultproxy and set RV_FAULTPROXY)"
+}
+
+# rv_start_faultproxy NAME UPSTREAM_HOST ARGS...: start rv_faultproxy in front of
+# UPSTREAM_HOST; sets NAME_URL and NAME_LOG.
+rv_start_faultproxy() {
+	local name=$1 up=$2 i port
+	shift 2
+	local log=$RV_WORK/$name.log pf=$RV_WORK/$name.port
+	"$RV_FAULTPROXY" --upstream "$up" --log "$log" --port-file "$pf" "$@" \
+		>/dev/null 2>"$RV_WORK/$name.err" &
+	echo "$!" >>"$RV_PIDS_FILE"
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $pf ]] && break
+		sleep 0.1
+	done
+	[[ -s $pf ]] || die "fault proxy '$name' did not start: $(cat "$RV_WORK/$name.err")"
+	port=$(cat "$pf")
+	printf -v "${name}_URL" '%s' "http://127.0.0.1:$port"
+	printf -v "${name}_LOG" '%s' "$log"
+}

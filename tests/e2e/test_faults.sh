@@ -16,34 +16,12 @@ set -euo pipefail
 rv_need_binary
 CHECK_EQUAL=$SOURCE_DIR/tests/e2e/check_equal.sh
 
-if [[ -z ${RV_FAULTPROXY:-} ]]; then
-	RV_FAULTPROXY=$(dirname "$(command -v "$REGVAULT" 2>/dev/null || echo "$REGVAULT")")/tests/tools/rv_faultproxy
-fi
-[[ -x $RV_FAULTPROXY ]] ||
-	die "rv_faultproxy not found: RV_FAULTPROXY='$RV_FAULTPROXY' (build target rv_faultproxy and set RV_FAULTPROXY)"
+rv_need_faultproxy
 
 CUT_BYTES=100000
 EVERY_429=11
 EVERY_503=7
 
-# start_proxy NAME UPSTREAM_HOST ARGS...: start rv_faultproxy in front of
-# UPSTREAM_HOST; sets NAME_URL and NAME_LOG.
-start_proxy() {
-	local name=$1 up=$2 i port
-	shift 2
-	local log=$RV_WORK/$name.log pf=$RV_WORK/$name.port
-	"$RV_FAULTPROXY" --upstream "$up" --log "$log" --port-file "$pf" "$@" \
-		>/dev/null 2>"$RV_WORK/$name.err" &
-	echo "$!" >>"$RV_PIDS_FILE"
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $pf ]] && break
-		sleep 0.1
-	done
-	[[ -s $pf ]] || die "fault proxy '$name' did not start: $(cat "$RV_WORK/$name.err")"
-	port=$(cat "$pf")
-	printf -v "${name}_URL" '%s' "http://127.0.0.1:$port"
-	printf -v "${name}_LOG" '%s' "$log"
-}
 
 # write_config FILE [REGISTRY OPTION LINES...]: the source is the registry
 # "flaky" at $flaky_URL (behind a proxy); the extra lines go under it.
@@ -99,7 +77,7 @@ note "source: $want_tags tags, $want_blobs blobs, $big_blobs above $CUT_BYTES by
 ((big_blobs >= 6)) || die "fixture: only $big_blobs blobs above $CUT_BYTES bytes"
 
 step "the fault proxy in front of the source"
-start_proxy flaky "$src_HOST" --cut-first --cut-bytes "$CUT_BYTES" \
+rv_start_faultproxy flaky "$src_HOST" --cut-first --cut-bytes "$CUT_BYTES" \
 	--cut-mode mix --every-429 "$EVERY_429" --every-503 "$EVERY_503" \
 	--retry-after 1
 note "proxy at $flaky_URL: cut each blob above $CUT_BYTES bytes once (fin, rst, short in turn), 429 every ${EVERY_429}th request, 503 every ${EVERY_503}th"
@@ -180,7 +158,7 @@ pass "the backup stops with exit 1 and names the budget"
 
 step "a server that ignores Range: a resume skips the bytes it already has"
 rv_start_registry dst2
-start_proxy norange "$src_HOST" --cut-first --cut-bytes "$CUT_BYTES" \
+rv_start_faultproxy norange "$src_HOST" --cut-first --cut-bytes "$CUT_BYTES" \
 	--cut-mode mix --strip-range
 flaky_URL=$norange_URL
 CFG_CATALOG=$RV_WORK/catalog2.db CFG_STORE=$RV_WORK/store2 \

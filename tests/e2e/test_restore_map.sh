@@ -11,26 +11,6 @@ set -euo pipefail
 . "$SOURCE_DIR/tests/fixtures/mkimages.sh"
 rv_need_binary
 
-# rv_start_logged_registry NAME: rv_start_registry with the access log on (in
-# $RV_WORK/NAME/registry.log), restarted on the same port.
-rv_start_logged_registry() {
-	local name=$1 base=$RV_WORK/$1 pid i urlvar
-	rv_start_registry "$name"
-	urlvar=${name}_URL
-	rv_stop_registry "$name"
-	sed -i 's/disabled: true/disabled: false/; s/level: warn/level: info/' "$base/config.yml"
-	docker-registry serve "$base/config.yml" >>"$base/registry.log" 2>&1 &
-	pid=$!
-	echo "$pid" >>"$RV_PIDS_FILE"
-	printf -v "${name}_PID" '%s' "$pid"
-	for ((i = 0; i < 200; i++)); do
-		curl -fsS -o /dev/null "${!urlvar}/v2/" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$base/registry.log" >&2
-	die "registry '$name' did not come back with its access log on"
-}
 
 # map_name REPO: the name the two mappings of this test give REPO.
 map_name() {

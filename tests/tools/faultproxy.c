@@ -4,7 +4,8 @@
  *	rv_faultproxy --upstream 127.0.0.1:5000 --log FILE [--port P]
  *		[--port-file F] [--cut-bytes K] [--cut-first] [--cut-every N]
  *		[--cut-mode fin|rst|short|mix] [--every-429 N] [--every-503 M]
- *		[--retry-after S] [--strip-range]
+ *		[--retry-after S] [--strip-range] [--cut-patch K]
+ *		[--cut-patch-max N]
  *
  * It listens on 127.0.0.1 (port P, or one the system picks: printed on
  * stdout and written to --port-file), and forwards each request to the
@@ -23,11 +24,20 @@
  *     short), mix (fin, rst, short in turn; the default).
  * --strip-range drops the Range header from the requests it forwards, so
  * the registry answers a resumed download with the whole body (200).
+ * --cut-patch K: the first PATCH of each upload (/v2/<name>/blobs/uploads/
+ * <id>, the id without its query) whose Content-Length is above K gets its
+ * head and only K body bytes forwarded (K may be 0: the head only); then
+ * both connections are closed (the client sees its connection dropped
+ * mid-upload, the registry a body short of its Content-Length).
+ * --cut-patch-max N: at most N such cuts in the run (a registry that loses
+ * a cut upload makes the client start a new one, whose first PATCH would
+ * be cut again).
  * Every request gets one line in the log (appended, flushed at once):
  *	pass GET /v2/... 200
  *	429 GET /v2/...
  *	503 HEAD /v2/...
  *	cut GET /v2/a/blobs/sha256:... 65536 of 2100000 fin
+ *	cut PATCH /v2/a/blobs/uploads/<id> 300000 of 1048576
  * A thread per client connection. SIGTERM or SIGINT ends it.
  */
 #include <errno.h>
@@ -66,6 +76,8 @@ struct opts {
 	long every_503;
 	long retry_after;
 	int strip_range;
+	int64_t cut_patch;
+	long cut_patch_max;
 };
 
 /* Shared by the connection threads, under lock. */
@@ -77,6 +89,9 @@ struct state {
 	uint64_t cuts;
 	char *seen[CUT_SEEN_MAX];
 	size_t n_seen;
+	char *patch_seen[CUT_SEEN_MAX]; /* upload ids, for --cut-patch */
+	size_t n_patch_seen;
+	long patch_cuts;
 };
 
 static struct opts O;
@@ -391,6 +406,52 @@ static const char *blob_digest(const char *path)
 	return b + 7;
 }
 
+/* /v2/<name>/blobs/uploads/<id>[?...]: the id's length (the id starts at
+ * *id), else 0. */
+static size_t upload_id(const char **id, const char *path)
+{
+	const char *b;
+	size_t n;
+
+	if (strncmp(path, "/v2/", 4))
+		return 0;
+	b = strstr(path, "/blobs/uploads/");
+	if (!b)
+		return 0;
+	b += strlen("/blobs/uploads/");
+	n = strcspn(b, "?#");
+	if (!n || memchr(b, '/', n))
+		return 0;
+	*id = b;
+	return n;
+}
+
+/* Is this the first PATCH of its upload (then remember it)? */
+static int patch_first(const char *id, size_t n)
+{
+	int first = 0;
+	size_t i;
+
+	pthread_mutex_lock(&S.lock);
+	for (i = 0; i < S.n_patch_seen; i++)
+		if (strlen(S.patch_seen[i]) == n &&
+		    !strncmp(S.patch_seen[i], id, n))
+			break;
+	if (i == S.n_patch_seen && S.n_patch_seen < CUT_SEEN_MAX) {
+		S.patch_seen[i] = strndup(id, n);
+		if (S.patch_seen[i]) {
+			S.n_patch_seen++;
+			first = 1;
+		}
+	}
+	if (first && O.cut_patch_max > 0 && S.patch_cuts >= O.cut_patch_max)
+		first = 0;
+	if (first)
+		S.patch_cuts++;
+	pthread_mutex_unlock(&S.lock);
+	return first;
+}
+
 /* Decide the fault for request number n. */
 static int request_fault(void)
 {
@@ -507,9 +568,9 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 	static const char *const drop_short[] = {"content-length", "connection",
 						 NULL};
 	struct head rq, rs;
-	size_t hlen, n;
-	const char *digest;
-	int fault, cut = -1, rc;
+	size_t hlen, n, idlen;
+	const char *digest, *id = NULL;
+	int fault, cut = -1, rc, cut_patch = 0;
 
 	rc = io_head(cl, head, HEAD_MAX, &hlen);
 	if (rc)
@@ -542,6 +603,23 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 	}
 	n = head_rewrite(out, HEAD_MAX, head,
 			 O.strip_range ? drop_req_range : drop_req, NULL);
+	if (O.cut_patch >= 0 && !strcmp(rq.method, "PATCH") && !rq.chunked &&
+	    rq.content_length > O.cut_patch &&
+	    (idlen = upload_id(&id, rq.path)) > 0)
+		cut_patch = patch_first(id, idlen);
+	if (cut_patch) {
+		/* the head and K body bytes reach the registry, then both
+		 * connections close: the rest of the body never comes */
+		rc = write_all(up->fd, out, n);
+		if (!rc)
+			rc = io_copy(cl, up->fd, (uint64_t)O.cut_patch);
+		logf_("cut %s %s %lld of %lld%s", rq.method, rq.path,
+		      (long long)O.cut_patch, (long long)rq.content_length,
+		      rc ? " (short: the client or registry went first)" : "");
+		close(up->fd);
+		up->fd = -1;
+		return -1;
+	}
 	if (write_all(up->fd, out, n) || relay_req_body(cl, up->fd, &rq))
 		return -1;
 	do {
@@ -645,7 +723,8 @@ static void usage(void)
 		"       [--cut-bytes K] [--cut-first] [--cut-every N] "
 		"[--cut-mode fin|rst|short|mix]\n"
 		"       [--every-429 N] [--every-503 M] [--retry-after S] "
-		"[--strip-range]\n");
+		"[--strip-range]\n"
+		"       [--cut-patch K] [--cut-patch-max N]\n");
 	exit(2);
 }
 
@@ -664,6 +743,8 @@ static void parse_opts(int argc, char **argv)
 	    {"every-503", required_argument, NULL, 's'},
 	    {"retry-after", required_argument, NULL, 'r'},
 	    {"strip-range", no_argument, NULL, 'R'},
+	    {"cut-patch", required_argument, NULL, 'P'},
+	    {"cut-patch-max", required_argument, NULL, 'M'},
 	    {NULL, 0, NULL, 0},
 	};
 	static char up_host[256], up_port[16];
@@ -671,6 +752,7 @@ static void parse_opts(int argc, char **argv)
 
 	O.cut_mode = CUT_MIX;
 	O.retry_after = 1;
+	O.cut_patch = -1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'u': {
@@ -729,6 +811,13 @@ static void parse_opts(int argc, char **argv)
 			break;
 		case 'R':
 			O.strip_range = 1;
+			break;
+		case 'P':
+			O.cut_patch = num_arg(optarg, "cut-patch", 0, 1L << 40);
+			break;
+		case 'M':
+			O.cut_patch_max =
+			    num_arg(optarg, "cut-patch-max", 1, 1000000);
 			break;
 		default:
 			usage();
