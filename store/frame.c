@@ -102,6 +102,31 @@ static int frame_segment_begin(struct frame_cipher *c, int enc, uint64_t index,
 	return ok ? 0 : keys_openssl_error("aes-256-gcm setup");
 }
 
+/* Whether a body is worth a zstd pass. Layers are usually gzip'd already,
+ * and zstd on such data costs time to win nothing: above FRAME_PROBE_MIN
+ * bytes, two samples (the start and the middle) are compressed at the
+ * fastest level first, and the body is compressed only when one of them
+ * shrinks by at least 1/32. A body compressible only outside both samples
+ * is then stored raw: a little space lost, never a wrong byte. */
+#define FRAME_PROBE_MIN ((size_t)256 << 10)
+#define FRAME_PROBE_LEN ((size_t)32 << 10)
+
+int frame_worth_compressing(const void *plain, size_t len)
+{
+	const unsigned char *p = plain;
+	unsigned char dst[FRAME_PROBE_LEN];
+	size_t at[2] = {0, len / 2}, cap = FRAME_PROBE_LEN - FRAME_PROBE_LEN / 32;
+
+	if (len < FRAME_PROBE_MIN)
+		return 1;
+	for (int i = 0; i < 2; i++) {
+		size_t z = ZSTD_compress(dst, cap, p + at[i], FRAME_PROBE_LEN, 1);
+		if (!ZSTD_isError(z) && FRAME_PROBE_LEN - z >= FRAME_PROBE_LEN / 32)
+			return 1;
+	}
+	return 0;
+}
+
 int frame_seal(struct rv_buf *out, const unsigned char key[32], int type,
 	       const unsigned char id[FRAME_ID_LEN], const void *plain,
 	       size_t len, int compress)
@@ -128,7 +153,7 @@ int frame_seal(struct rv_buf *out, const unsigned char key[32], int type,
 	/* Only a result that saves at least len/32 is kept, so zstd need
 	 * never write more than that: a capacity of len - len/32 gives the
 	 * same answer as ZSTD_compressBound(len) with less memory. */
-	if (compress && len > 0) {
+	if (compress && len > 0 && frame_worth_compressing(plain, len)) {
 		zcap = len - len / 32;
 		zbody = malloc(zcap);
 		if (!zbody) {

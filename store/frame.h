@@ -41,4 +41,10 @@ int frame_open(struct rv_buf *out, const unsigned char key[32], int type,
 	       const unsigned char id[FRAME_ID_LEN], const void *sealed,
 	       size_t len);
 
+/* 1 when frame_seal should try zstd on these bytes: always below 256 KiB;
+ * above, only when a 32 KiB sample at the start or the middle shrinks by
+ * at least 1/32 at zstd's fastest level (incompressible data, such as
+ * gzip'd layers, is then stored raw without a full zstd pass). */
+int frame_worth_compressing(const void *plain, size_t len);
+
 #endif

@@ -194,6 +194,36 @@ static void test_frame_keeps_compression_only_when_it_saves_a_32nd(void **s)
 	free(plain);
 }
 
+/* Above 256 KiB a sample decides: noise is stored raw without a full zstd
+ * pass; text is compressed; noise with a compressible middle is compressed
+ * (the middle sample says so); noise compressible only in a region no
+ * sample sees is stored raw (the documented cost of sampling). */
+static void test_frame_samples_large_bodies_before_compressing(void **s)
+{
+	size_t n = 1 << 20;
+	unsigned char *noise = random_bytes(n), *text = text_bytes(n);
+
+	(void)s;
+	assert_int_equal(frame_worth_compressing(noise, n), 0);
+	assert_int_equal(round_trip(noise, n, 1), 0);
+	assert_int_equal(frame_worth_compressing(text, n), 1);
+	assert_int_equal(round_trip(text, n, 1), 1);
+	/* small bodies are always tried */
+	assert_int_equal(frame_worth_compressing(noise, 4096), 1);
+	/* a compressible middle */
+	memset(noise + n / 2, 0, 64 << 10);
+	assert_int_equal(frame_worth_compressing(noise, n), 1);
+	assert_int_equal(round_trip(noise, n, 1), 1);
+	free(noise);
+	/* compressible only at three quarters: not sampled, kept raw */
+	noise = random_bytes(n);
+	memset(noise + 3 * n / 4, 0, 64 << 10);
+	assert_int_equal(frame_worth_compressing(noise, n), 0);
+	assert_int_equal(round_trip(noise, n, 1), 0);
+	free(noise);
+	free(text);
+}
+
 static void test_frame_round_trips_exactly_one_segment(void **state)
 {
 	unsigned char *plain = random_bytes(FRAME_SEGMENT + 1);
@@ -628,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(test_frame_stores_incompressible_data_raw),
 	    cmocka_unit_test(
 		test_frame_keeps_compression_only_when_it_saves_a_32nd),
+	    cmocka_unit_test(test_frame_samples_large_bodies_before_compressing),
 	    cmocka_unit_test(test_frame_round_trips_exactly_one_segment),
 	    cmocka_unit_test(test_frame_round_trips_several_segments),
 	    cmocka_unit_test(test_frame_round_trips_every_type),
