@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what is missing, build (plain and ASan+UBSan), run every test.
+# Install what is missing, build (plain, ASan+UBSan, ThreadSanitizer), run
+# every test.
 # This is what .ci/run runs. Servers the tests need (registries) are
 # started by the tests themselves on 127.0.0.1 and stopped when they end.
 set -euo pipefail
@@ -16,10 +17,21 @@ echo "== build (Debug, ASan+UBSan) in build-asan/"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DREGVAULT_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 
+echo "== build (RelWithDebInfo, ThreadSanitizer) in build-tsan/"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREGVAULT_TSAN=ON >/dev/null
+cmake --build build-tsan -j"$jobs"
+
 status=0
 echo "== tests: ASan+UBSan build (unit + end-to-end)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE valgrind || status=1
+
+echo "== tests: ThreadSanitizer build (unit + the end-to-end tests with threads)"
+# the tag walk's HEAD threads run for repositories of 32+ tags: 300 is
+# enough and keeps the run short
+RV_SCALE_TAGS=300 TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
+	ctest --test-dir build-tsan --output-on-failure -j"$jobs" -LE valgrind \
+	-R 'unit\.|e2e\.test_locks$|e2e\.test_walk_scale$|e2e\.test_backup_restore$|e2e\.test_incremental$' || status=1
 
 echo "== tests: release build (unit + end-to-end + valgrind)"
 ctest --test-dir build --output-on-failure -j"$jobs" || status=1
