@@ -1,13 +1,14 @@
 #include "backup/backup.h"
+#include "backup/fetch.h"
 #include "backup/filter.h"
 #include "backup/heads.h"
 #include "backup/referrers.h"
+#include "backup/stream.h"
 
 #include "catalog/catalog.h"
 #include "maint/seals.h"
 #include "registry/manifest.h"
 #include "registry/registry.h"
-#include "store/chunker.h"
 #include "store/store.h"
 #include "util/array.h"
 #include "util/buf.h"
@@ -29,6 +30,13 @@
 #define INDEX_DEPTH_MAX 4
 /* An image config read for keep_newest: larger ones count as timeless. */
 #define CONFIG_MAX (4u << 20)
+/* Pending manifests: their pack (the coordinator's own, manifests only)
+ * is flushed every PM_FLUSH of them so they can be recorded as soon as
+ * their blobs are; past PM_MAX the run waits for every fetch (memory). */
+#define PM_FLUSH 256
+#define PM_MAX 4096
+/* Blobs queued per fetch worker before the walk waits. */
+#define BACKLOG_PER_WORKER 2
 
 struct pending_manifest {
 	char digest[RV_DIGEST_MAX];
@@ -36,6 +44,8 @@ struct pending_manifest {
 	int64_t size;
 	struct cat_ref *refs;
 	size_t n_refs;
+	size_t checked; /* refs found recorded so far */
+	int bytes_in;	/* its own bytes are recorded */
 };
 
 struct tag_entry {
@@ -66,22 +76,20 @@ struct bk {
 	const struct backup_source *src;
 	struct backup_stats *st;
 
-	/* what the open pack holds, not yet in the catalog */
-	struct rv_set pend_chunks;
+	/* blobs fetched or queued in this run (until the next barrier) and
+	 * manifests walked but not yet in the catalog, oldest first */
 	struct rv_set pend_blobs;
 	struct rv_set pend_manifest_set;
 	struct pending_manifest *pm;
 	size_t n_pm, cap_pm;
 
-	/* the blob being streamed */
-	struct chunker *chunker; /* NULL: fixed-size chunks (format 1) */
-	unsigned char *chunk_buf;
-	size_t chunk_len, chunk_size;
-	unsigned char (*blob_chunks)[32];
-	size_t n_blob_chunks, cap_blob_chunks;
-	struct pack_mark mark;
-	uint64_t mark_gen;
-	size_t mark_pend_chunks;
+	struct fetch_pool *pool; /* blobs, in parallel */
+	struct stream *ms;	 /* manifests' bytes: own_ms, or the
+				  * inline fetcher's stream */
+	struct stream own_ms;
+	int own_ms_ready;
+	size_t backlog_max;
+	char cur_what[512]; /* the tag being walked, for failure notes */
 
 	struct tag_entry *tags;
 	size_t n_tags, cap_tags;
@@ -117,174 +125,227 @@ static void note_failure(struct bk *b, int rc, const char *what)
 	}
 }
 
-static void pending_clear(struct bk *b)
+static void pm_free(struct pending_manifest *pm)
 {
-	for (size_t i = 0; i < b->n_pm; i++)
-		free(b->pm[i].refs);
-	b->n_pm = 0;
-	rv_set_clear(&b->pend_chunks);
-	rv_set_clear(&b->pend_blobs);
-	rv_set_clear(&b->pend_manifest_set);
+	free(pm->refs);
+	pm->refs = NULL;
 }
 
-/* Record a flushed pack (may be NULL) and every pending manifest in one
- * transaction. */
-static int commit_pending(struct bk *b, const struct store_flushed *f)
+/* Record a flushed pack: the pack, where it is, its chunks and the blobs
+ * that completed in it, in one transaction. Takes f. */
+static int commit_pack(struct bk *b, struct store_flushed *f)
 {
 	int rc = cat_begin(b->c);
+
 	if (rc)
-		return rc;
-	if (f) {
-		rc = cat_pack_add(b->c, f->pack_id, f->size,
-				  (int64_t)time(NULL));
-		for (size_t i = 0; !rc && i < store_target_count(b->s); i++)
-			if (f->on_target[i])
-				rc = cat_pack_location_add(
-				    b->c, f->pack_id,
-				    store_target_name(b->s, i));
-		for (size_t i = 0; !rc && i < f->n_chunks; i++)
-			rc = cat_chunk_add(b->c, f->chunks[i].id, f->pack_id,
-					   f->chunks[i].offset,
-					   f->chunks[i].length,
-					   f->chunks[i].plain_len);
-		for (size_t i = 0; !rc && i < f->n_blobs; i++) {
-			rc = cat_blob_add(
-			    b->c, f->blobs[i].digest, f->blobs[i].size,
-			    (const unsigned char(*)[32])f->blobs[i].chunks,
-			    f->blobs[i].n_chunks);
-			if (!rc)
-				rc = cat_blob_entry_set(b->c,
-							f->blobs[i].digest,
-							f->pack_id, 0);
-		}
+		goto done;
+	rc = cat_pack_add(b->c, f->pack_id, f->size, (int64_t)time(NULL));
+	for (size_t i = 0; !rc && i < store_target_count(b->s); i++)
+		if (f->on_target[i])
+			rc = cat_pack_location_add(b->c, f->pack_id,
+						   store_target_name(b->s, i));
+	for (size_t i = 0; !rc && i < f->n_chunks; i++)
+		rc = cat_chunk_add(b->c, f->chunks[i].id, f->pack_id,
+				   f->chunks[i].offset, f->chunks[i].length,
+				   f->chunks[i].plain_len);
+	for (size_t i = 0; !rc && i < f->n_blobs; i++) {
+		rc = cat_blob_add(b->c, f->blobs[i].digest, f->blobs[i].size,
+				  (const unsigned char(*)[32])f->blobs[i].chunks,
+				  f->blobs[i].n_chunks);
+		if (!rc)
+			rc = cat_blob_entry_set(b->c, f->blobs[i].digest,
+						f->pack_id, 0);
 	}
-	for (size_t i = 0; !rc && i < b->n_pm; i++)
-		rc = cat_manifest_add(b->c, b->pm[i].digest,
-				      b->pm[i].media_type, b->pm[i].size,
-				      b->pm[i].refs, b->pm[i].n_refs);
 	if (!rc)
 		rc = cat_commit(b->c);
 	if (rc) {
 		cat_rollback(b->c);
-		return rc;
+		goto done;
 	}
-	if (f) {
-		b->st->packs_written++;
-		b->st->bytes_written += f->size;
-		rv_debug("pack %.12s: %zu chunks, %zu blobs, %llu bytes",
-			 f->pack_id, f->n_chunks, f->n_blobs,
-			 (unsigned long long)f->size);
-	}
-	pending_clear(b);
-	return 0;
-}
-
-/* Finish the open pack, put it on every target, record it. */
-static int flush(struct bk *b)
-{
-	struct store_flushed *f = NULL;
-	int rc = store_flush(b->s, &f);
-	if (!rc)
-		rc = commit_pending(b, f);
+	b->st->packs_written++;
+	b->st->bytes_written += f->size;
+	rv_debug("pack %.12s: %zu chunks, %zu blobs, %llu bytes", f->pack_id,
+		 f->n_chunks, f->n_blobs, (unsigned long long)f->size);
+done:
 	store_flushed_free(f);
 	if (rc)
 		b->fatal = 1;
 	return rc;
 }
 
-static void take_mark(struct bk *b)
+/* stream_pack_fn of the coordinator's own stream. */
+static int commit_own_pack(void *arg, struct store_flushed *f)
 {
-	store_mark(b->s, &b->mark, &b->mark_gen);
-	b->mark_pend_chunks = b->pend_chunks.n;
+	return commit_pack(arg, f);
 }
 
-static int blob_chunk_append(struct bk *b, const unsigned char id[32])
+/* 1 when everything pm names is in the catalog (its own bytes, its
+ * blobs, its child manifests), 0 when not yet, or a failure. */
+static int pm_ready(struct bk *b, struct pending_manifest *pm)
 {
 	int rc;
 
-	rc = rv_array_grow((void **)&b->blob_chunks, &b->cap_blob_chunks,
-			   b->n_blob_chunks + 1, sizeof(*b->blob_chunks));
-	if (rc)
+	if (!pm->bytes_in) {
+		rc = cat_blob_has(b->c, pm->digest);
+		if (rc != 1)
+			return rc;
+		pm->bytes_in = 1;
+	}
+	for (; pm->checked < pm->n_refs; pm->checked++) {
+		const struct cat_ref *r = &pm->refs[pm->checked];
+
+		if (r->nondistributable)
+			continue; /* never backed up */
+		rc = r->is_manifest ? cat_manifest_has(b->c, r->digest)
+				    : cat_blob_has(b->c, r->digest);
+		if (rc != 1)
+			return rc;
+	}
+	return 1;
+}
+
+/* Record every pending manifest whose children are all recorded, oldest
+ * first (a child is walked, so pending, before its index), in one
+ * transaction; the others wait. */
+static int commit_ready(struct bk *b)
+{
+	size_t kept = 0, done = 0;
+	int rc = 0, in_tx = 0;
+
+	for (size_t i = 0; i < b->n_pm; i++) {
+		struct pending_manifest *pm = &b->pm[i];
+
+		int ready = pm_ready(b, pm);
+
+		if (ready < 0) {
+			rc = ready;
+			break;
+		}
+		if (ready && !in_tx) {
+			rc = cat_begin(b->c);
+			if (rc)
+				break;
+			in_tx = 1;
+		}
+		if (ready) {
+			rc = cat_manifest_add(b->c, pm->digest,
+					      pm->media_type, pm->size,
+					      pm->refs, pm->n_refs);
+			if (rc)
+				break;
+			pm_free(pm);
+			done++;
+			continue;
+		}
+		b->pm[kept++] = *pm;
+	}
+	if (!rc && in_tx)
+		rc = cat_commit(b->c);
+	if (rc) {
+		if (in_tx)
+			cat_rollback(b->c);
+		b->fatal = 1;
 		return rc;
-	memcpy(b->blob_chunks[b->n_blob_chunks++], id, 32);
+	}
+	b->n_pm = kept;
+	if (!done)
+		return 0;
+	/* the recorded ones are the catalog's to answer for now */
+	rv_set_clear(&b->pend_manifest_set);
+	for (size_t i = 0; i < b->n_pm; i++)
+		if (rv_set_add(&b->pend_manifest_set, b->pm[i].digest,
+			       strlen(b->pm[i].digest)) < 0) {
+			b->fatal = 1;
+			return rv_err_set(RV_NOMEM, "out of memory");
+		}
 	return 0;
 }
 
-/* Store one chunk of the current blob unless it is already stored. */
-static int add_chunk(struct bk *b, const void *data, size_t len)
+/* What a fetch worker reports. Returns a fatal code, or 0. */
+static int handle_event(struct bk *b, struct fetch_event *e)
 {
-	unsigned char id[32];
-	int rc = store_chunk_id(id, b->s, data, len);
-	if (!rc)
-		rc = blob_chunk_append(b, id);
-	if (rc)
-		goto fail;
-	if (rv_set_has(&b->pend_chunks, id, 32))
+	char what[600];
+
+	b->st->chunks_written += e->chunks_written;
+	switch (e->kind) {
+	case FETCH_BLOB_DONE:
+		b->st->blobs_fetched++;
+		b->st->bytes_fetched += e->bytes;
 		return 0;
-	rc = cat_chunk_has(b->c, id);
-	if (rc < 0)
-		goto fail;
-	if (rc == 1)
-		return 0;
-	rc = store_add_chunk(b->s, id, data, len);
-	if (!rc && rv_set_add(&b->pend_chunks, id, 32) < 0)
-		rc = RV_NOMEM;
-	if (rc)
-		goto fail;
-	b->st->chunks_written++;
-	if (store_pack_full(b->s)) {
-		rc = flush(b);
-		if (rc)
-			goto fail;
-		take_mark(b); /* a rollback can only undo the open pack */
+	case FETCH_PACK: {
+		struct store_flushed *f = e->pack;
+		int rc;
+
+		e->pack = NULL;
+		rc = commit_pack(b, f);
+		return rc ? rc : commit_ready(b);
 	}
-	return 0;
-fail:
-	b->fatal = 1;
+	case FETCH_BLOB_FAILED:
+		/* a blob the tag needs is missing or bad: the image cannot
+		 * be restored, so the tag failed */
+		snprintf(what, sizeof(what), "%s", e->what ? e->what : "blob");
+		rv_err_set(e->rc, "%s (blob %s)", e->msg ? e->msg : "failed",
+			   e->digest);
+		note_failure(b, e->rc == RV_NOTFOUND ? RV_ERROR : e->rc, what);
+		b->st->tags_failed++;
+		return 0;
+	case FETCH_FATAL:
+	default:
+		b->fatal = 1;
+		return rv_err_set(e->rc ? e->rc : RV_ERROR, "%s",
+				  e->msg ? e->msg : "a fetch worker failed");
+	}
+}
+
+/* Take the events that are ready (wait: at least one, unless idle). */
+static int pump(struct bk *b, int wait)
+{
+	struct fetch_event *e;
+	int rc = 0;
+
+	while ((e = fetch_pool_next(b->pool, wait))) {
+		int r = handle_event(b, e);
+		fetch_event_free(e);
+		if (r && !rc)
+			rc = r;
+		wait = 0;
+	}
 	return rc;
 }
 
-static int emit_chunk(void *arg, const unsigned char *data, size_t len)
+/* Flush the manifests' pack and record the manifests that are ready. */
+static int flush_manifests(struct bk *b)
 {
-	return add_chunk(arg, data, len);
+	int rc = stream_flush(b->ms);
+
+	if (!rc)
+		rc = pump(b, 0); /* the inline stream's pack is an event */
+	if (!rc)
+		rc = commit_ready(b);
+	return rc;
 }
 
-/* The next bytes of the current blob: cut into content-defined chunks, or
- * fixed-size ones in a format 1 store. */
-static int blob_sink(void *arg, const void *data, size_t len)
+/* Everything fetched so far into the catalog: every worker flushes its
+ * pack, every event is handled, the manifests' pack is flushed, and the
+ * manifests whose children made it are recorded. */
+static int barrier(struct bk *b)
 {
-	struct bk *b = arg;
-	const unsigned char *p = data;
-
-	if (b->chunker)
-		return chunker_feed(b->chunker, data, len, emit_chunk, b);
-	while (len) {
-		size_t n = b->chunk_size - b->chunk_len;
-		if (n > len)
-			n = len;
-		memcpy(b->chunk_buf + b->chunk_len, p, n);
-		b->chunk_len += n;
-		p += n;
-		len -= n;
-		if (b->chunk_len == b->chunk_size) {
-			int rc = add_chunk(b, b->chunk_buf, b->chunk_len);
-			if (rc)
-				return rc;
-			b->chunk_len = 0;
-		}
-	}
-	return 0;
-}
-
-/* The end of the current blob: its last, short chunk. */
-static int blob_end(struct bk *b)
-{
+	struct fetch_event *e;
 	int rc = 0;
-	if (b->chunker)
-		return chunker_finish(b->chunker, emit_chunk, b);
-	if (b->chunk_len)
-		rc = add_chunk(b, b->chunk_buf, b->chunk_len);
-	b->chunk_len = 0;
+
+	fetch_pool_flush(b->pool);
+	while ((e = fetch_pool_next(b->pool, 1))) {
+		int r = handle_event(b, e);
+		fetch_event_free(e);
+		if (r && !rc)
+			rc = r;
+	}
+	if (!rc && !b->fatal)
+		rc = flush_manifests(b);
+	if (rc)
+		b->fatal = 1;
+	else
+		rv_set_clear(&b->pend_blobs); /* all recorded (or failed) */
 	return rc;
 }
 
@@ -295,70 +356,30 @@ static int is_known_blob(struct bk *b, const char *digest)
 	return cat_blob_has(b->c, digest);
 }
 
-/* Record the blob just streamed (its chunks are in b->blob_chunks). */
-static int finish_blob(struct bk *b, const char *digest, int64_t size, int kind,
-		       const char *media_type)
-{
-	struct pack_blob pb;
-	int rc;
-
-	memset(&pb, 0, sizeof(pb));
-	snprintf(pb.digest, sizeof(pb.digest), "%s", digest);
-	pb.size = size;
-	pb.kind = kind;
-	snprintf(pb.media_type, sizeof(pb.media_type), "%s",
-		 media_type ? media_type : "");
-	pb.chunks = b->blob_chunks;
-	pb.n_chunks = b->n_blob_chunks;
-	rc = store_add_blob(b->s, &pb);
-	if (!rc && rv_set_add(&b->pend_blobs, digest, strlen(digest)) < 0)
-		rc = RV_NOMEM;
-	if (rc)
-		b->fatal = 1;
-	return rc;
-}
-
-static void begin_blob(struct bk *b)
-{
-	b->chunk_len = 0;
-	if (b->chunker)
-		chunker_reset(b->chunker);
-	b->n_blob_chunks = 0;
-	take_mark(b);
-}
-
-/* Undo what a failed blob added to the open pack. */
-static void abandon_blob(struct bk *b)
-{
-	if (store_rollback(b->s, &b->mark, b->mark_gen) == 0)
-		rv_set_truncate(&b->pend_chunks, b->mark_pend_chunks);
-	else
-		b->fatal = 1;
-}
-
-/* Fetch a blob from the registry into the store (once, ever). */
+/* Have a blob fetched into the store (once, ever): queued for a fetch
+ * worker; the walk goes on meanwhile, and waits when the queue is full.
+ * Its failure is noted when a worker reports it. */
 static int backup_blob(struct bk *b, const char *repo,
 		       const struct reg_ref *ref)
 {
 	int rc = is_known_blob(b, ref->digest);
+
 	if (rc < 0) {
 		b->fatal = 1;
 		return rc;
 	}
 	if (rc == 1)
 		return 0;
-	begin_blob(b);
-	rc = reg_blob_get(b->r, repo, ref->digest, ref->size, blob_sink, b);
-	if (!rc)
-		rc = blob_end(b);
-	if (rc) {
-		if (!b->fatal)
-			abandon_blob(b);
-		return rc;
+	if (rv_set_add(&b->pend_blobs, ref->digest, strlen(ref->digest)) < 0 ||
+	    fetch_pool_submit(b->pool, repo, ref->digest, ref->size,
+			      b->cur_what)) {
+		b->fatal = 1;
+		return rv_err_set(RV_NOMEM, "out of memory");
 	}
-	b->st->blobs_fetched++;
-	b->st->bytes_fetched += (uint64_t)ref->size;
-	return finish_blob(b, ref->digest, ref->size, PACK_BLOB, NULL);
+	rc = pump(b, 0);
+	while (!rc && fetch_pool_backlog(b->pool) > b->backlog_max)
+		rc = pump(b, 1);
+	return rc;
 }
 
 /* Store manifest bytes held in memory as a blob of kind manifest. */
@@ -372,14 +393,16 @@ static int store_manifest_bytes(struct bk *b, const struct reg_desc *d,
 	}
 	if (rc == 1)
 		return 0;
-	begin_blob(b);
-	rc = blob_sink(b, body->data, body->len);
+	stream_begin(b->ms);
+	rc = stream_feed(b->ms, body->data, body->len);
 	if (!rc)
-		rc = blob_end(b);
+		rc = stream_end(b->ms, d->digest, (int64_t)body->len,
+				PACK_MANIFEST, d->media_type);
+	if (!rc && rv_set_add(&b->pend_blobs, d->digest, strlen(d->digest)) < 0)
+		rc = rv_err_set(RV_NOMEM, "out of memory");
 	if (rc)
-		return rc;
-	return finish_blob(b, d->digest, (int64_t)body->len, PACK_MANIFEST,
-			   d->media_type);
+		b->fatal = 1;
+	return rc;
 }
 
 static int add_pending_manifest(struct bk *b, const struct reg_desc *d,
@@ -418,7 +441,11 @@ static int add_pending_manifest(struct bk *b, const struct reg_desc *d,
 	}
 	b->n_pm++;
 	if (rv_set_add(&b->pend_manifest_set, d->digest, strlen(d->digest)) < 0)
-		return RV_NOMEM;
+		return rv_err_set(RV_NOMEM, "out of memory");
+	if (b->n_pm >= PM_MAX)
+		return barrier(b);
+	if (b->n_pm % PM_FLUSH == 0)
+		return flush_manifests(b);
 	return 0;
 }
 
@@ -924,7 +951,10 @@ static int backup_tag(struct bk *b, const char *repo, const char *tag,
 		      const struct reg_desc *d, int filter)
 {
 	char what[512], stored[RV_DIGEST_MAX];
-	int rc = backup_manifest(stored, b, repo, d->digest, 0, filter);
+	int rc;
+
+	snprintf(b->cur_what, sizeof(b->cur_what), "%s:%s", repo, tag);
+	rc = backup_manifest(stored, b, repo, d->digest, 0, filter);
 
 	/* a manifest or blob the tag needs is missing: the image cannot be
 	 * restored, so this is a failure */
@@ -1248,7 +1278,7 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 {
 	struct bk b;
 	struct rv_strlist repos = RV_STRLIST_INIT;
-	int rc;
+	int rc, conns;
 
 	memset(&b, 0, sizeof(b));
 	b.c = c;
@@ -1256,17 +1286,8 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 	b.r = r;
 	b.src = src;
 	b.st = stats;
-	b.chunk_size = store_chunk_size(s);
-	rc = store_chunker_new(&b.chunker, s);
-	if (rc)
-		goto done;
-	if (!b.chunker)
-		b.chunk_buf = malloc(b.chunk_size);
-	if (!b.chunker && !b.chunk_buf) {
-		rc = rv_err_set(RV_NOMEM, "out of memory");
-		goto done;
-	}
 	stats->snapshot[0] = '\0';
+
 	rc = backup_filter_new(&b.tag_filter, src->tags_include,
 			       src->tags_exclude);
 	if (rc)
@@ -1279,11 +1300,25 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 		goto done;
 	}
 
-	rc = heads_new(&b.heads, r,
-		       src->max_connections > 0 ? src->max_connections
-						: BACKUP_CONNS_DEFAULT);
+	conns = src->max_connections > 0 ? src->max_connections
+					 : BACKUP_CONNS_DEFAULT;
+	rc = heads_new(&b.heads, r, conns);
 	if (rc)
 		goto done;
+	/* the walk keeps one connection; the blobs get the others */
+	rc = fetch_pool_new(&b.pool, s, c, r, conns - 1);
+	if (rc)
+		goto done;
+	b.ms = fetch_pool_inline_stream(b.pool);
+	if (!b.ms) {
+		rc = stream_init(&b.own_ms, s, c, commit_own_pack, &b);
+		if (rc)
+			goto done;
+		b.own_ms_ready = 1;
+		b.ms = &b.own_ms;
+	}
+	b.backlog_max =
+	    BACKLOG_PER_WORKER * (size_t)(fetch_pool_workers(b.pool) + 1);
 	rc = list_repos(&repos, &b);
 	if (rc)
 		goto done;
@@ -1296,7 +1331,7 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 	/* keep what was fetched even when a tag failed: the next run
 	 * need not fetch it again */
 	rv_progress_done();
-	rc = flush(&b);
+	rc = barrier(&b);
 	if (rc)
 		goto done;
 	if (b.first_err) {
@@ -1310,7 +1345,17 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 				src->name, b.first_msg);
 		goto done;
 	}
-	rc = write_snapshot(&b);
+	if (b.n_pm) /* every tag succeeded, so every manifest is in */
+		rc = rv_err_set(RV_ERROR,
+				"internal error: %zu manifest(s) of source "
+				"'%s' were not recorded (first: %s, waiting "
+				"for %s); no snapshot was written",
+				b.n_pm, src->name, b.pm[0].digest,
+				b.pm[0].bytes_in
+				    ? b.pm[0].refs[b.pm[0].checked].digest
+				    : "its own bytes");
+	else
+		rc = write_snapshot(&b);
 done:
 	rv_progress_done();
 	if (rc && b.fatal)
@@ -1327,14 +1372,20 @@ done:
 	heads_free(b.heads);
 	rv_set_release(&b.seen);
 	free(b.seen_depth);
-	pending_clear(&b);
+	if (b.pool) {
+		/* a failed run stops here: what the workers hold in open packs
+		 * is lost (recorded packs are kept); take the events left */
+		if (rc)
+			(void)pump(&b, 0);
+		fetch_pool_free(b.pool);
+	}
+	if (b.own_ms_ready)
+		stream_release(&b.own_ms);
+	for (size_t i = 0; i < b.n_pm; i++)
+		pm_free(&b.pm[i]);
 	free(b.pm);
-	rv_set_release(&b.pend_chunks);
 	rv_set_release(&b.pend_blobs);
 	rv_set_release(&b.pend_manifest_set);
-	free(b.blob_chunks);
-	free(b.chunk_buf);
-	chunker_free(b.chunker);
 	rv_strlist_release(&repos);
 	return rc;
 }

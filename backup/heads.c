@@ -9,8 +9,8 @@
 #include <string.h>
 
 #define HEADS_CONNS_MAX 16
-/* Below this many tags one connection is as fast (no clone, no thread). */
-#define HEADS_PARALLEL_MIN 32
+/* Below this many tags one connection is as fast (no thread). */
+#define HEADS_PARALLEL_MIN 4
 
 struct heads {
 	struct reg *r;

@@ -31,7 +31,7 @@ struct head_result {
 
 /* HEAD repo:tags[i] for every i into res[i] (zeroed by the caller).
  * Returns 0, or RV_NOMEM; per-tag failures are in res. Free the messages
- * with heads_results_release. Fewer than a few dozen tags, or a client
+ * with heads_results_release. Fewer than 4 tags, or a client
  * that cannot be cloned, are done one by one on r. */
 int heads_run(struct heads *h, const char *repo, const char *const *tags,
 	      size_t n, struct head_result *res);

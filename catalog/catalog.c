@@ -320,6 +320,31 @@ done:
 	return rv;
 }
 
+int cat_open_reader(struct cat **out, const struct cat *c)
+{
+	struct cat *r = calloc(1, sizeof(*r));
+	int rc, rv;
+
+	*out = NULL;
+	if (!r || !(r->path = strdup(c->path))) {
+		free(r);
+		return rv_err_set(RV_NOMEM, "cannot open catalog: out of memory");
+	}
+	rc = sqlite3_open_v2(c->path, &r->db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		rv = r->db ? cat_sql_err(r, rc, "open for reading")
+			   : rv_err_set(RV_NOMEM, "catalog '%s': cannot open: "
+						  "out of memory",
+					c->path);
+		cat_close(r);
+		return rv;
+	}
+	sqlite3_extended_result_codes(r->db, 1);
+	sqlite3_busy_timeout(r->db, CAT_BUSY_TIMEOUT_MS);
+	*out = r;
+	return 0;
+}
+
 void cat_close(struct cat *c)
 {
 	size_t i;

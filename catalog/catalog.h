@@ -28,6 +28,10 @@ struct cat;
  * migrations. RV_CORRUPT if the file is not a catalog, RV_UNSUPPORTED if
  * it was written by a newer regvault (user_version too high). */
 int cat_open(struct cat **out, const char *path);
+/* A second, read-only connection to c's file, for a thread that looks
+ * things up while c writes (WAL: it sees what c has committed). Only the
+ * lookups (cat_*_has, cat_*_get) may be used on it. */
+int cat_open_reader(struct cat **out, const struct cat *c);
 void cat_close(struct cat *c);
 
 /* Transactions (BEGIN IMMEDIATE / COMMIT / ROLLBACK). */

@@ -239,6 +239,10 @@ int cmd_restore(struct app *a, int argc, char **argv)
 			"before %s\n",
 			snap.id, when, at_text);
 	}
+	if (to) {
+		const struct cfg_registry *creg = cfg_registry_find(a->cfg, to);
+		o.max_connections = creg ? creg->max_connections : 0;
+	}
 	rc = restore_run(&st, a->cat, a->store, dst, &o);
 	if (dst)
 		reg_get_stats(&rs, dst);

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -401,6 +402,7 @@ static int perform_once(struct reg *r, const struct reg_req *req,
 
 	cc = curl_easy_perform(c);
 	r->stats.requests++;
+	atomic_fetch_add(r->budget_spent, 1);
 	r->last_cc = cc;
 	if (x.rc) {
 		rv = x.rc;
@@ -966,7 +968,10 @@ static void req_label(char *out, size_t cap, const struct reg *r,
 /* Refuse a request over the client's budget. */
 static int budget_check(struct reg *r)
 {
-	if (!r->request_budget || r->stats.requests < r->request_budget)
+	if (!r->request_budget)
+		return 0;
+	if (atomic_load(r->budget_spent) < r->request_budget &&
+	    (!r->clone_cap || r->stats.requests < r->clone_cap))
 		return 0;
 	return rv_err_set(RV_NET,
 			  "registry '%s': the request budget of %llu requests "
@@ -1307,6 +1312,7 @@ int reg_new(struct reg **out, const struct reg_config *cfg)
 	r->insecure = cfg->insecure;
 	r->upload_chunk = cfg->upload_chunk;
 	r->request_budget = cfg->request_budget;
+	r->budget_spent = &r->budget_spent_own;
 	/* a negative retries turns retrying off */
 	r->retries =
 	    cfg->retries < 0
@@ -1387,23 +1393,9 @@ int reg_clone(struct reg **out, struct reg *r, uint64_t share)
 {
 	struct reg_config cfg;
 	struct reg *c = NULL;
-	uint64_t budget = 0;
 	int rv;
 
 	*out = NULL;
-	if (r->request_budget) {
-		uint64_t left = r->request_budget > r->stats.requests
-				    ? r->request_budget - r->stats.requests
-				    : 0;
-		if (share > left / 2)
-			share = left / 2;
-		if (!share)
-			return rv_err_set(RV_UNSUPPORTED,
-					  "registry '%s': too little of the "
-					  "request budget is left to share",
-					  r->name);
-		budget = share;
-	}
 	if (r->identity_token)
 		/* a rotating refresh token cannot be shared by two clients */
 		return rv_err_set(RV_UNSUPPORTED,
@@ -1420,7 +1412,7 @@ int reg_clone(struct reg **out, struct reg *r, uint64_t share)
 	cfg.docker_config = r->creds_loaded ? NULL : r->docker_config;
 	cfg.client_cert = r->client_cert;
 	cfg.client_key = r->client_key;
-	cfg.request_budget = budget;
+	cfg.request_budget = r->request_budget;
 	cfg.retries = r->retries ? r->retries : -1;
 	cfg.retry_base_ms = r->retry_base_ms;
 	cfg.retry_max_ms = r->retry_max_ms;
@@ -1429,6 +1421,9 @@ int reg_clone(struct reg **out, struct reg *r, uint64_t share)
 	rv = reg_new(&c, &cfg);
 	if (rv)
 		return rv;
+	/* one budget for the client and all its clones */
+	c->budget_spent = r->budget_spent;
+	c->clone_cap = r->request_budget ? share : 0;
 	c->manifest_max = r->manifest_max;
 	c->creds_loaded = r->creds_loaded;
 	c->auth = r->auth;
@@ -1450,7 +1445,6 @@ int reg_clone(struct reg **out, struct reg *r, uint64_t share)
 		}
 		c->n_tokens++;
 	}
-	r->request_budget -= budget; /* the clone spends it now */
 	*out = c;
 	return 0;
 fail:
@@ -1474,8 +1468,6 @@ void reg_stats_add(struct reg *r, const struct reg *clone)
 	t->blob_bytes += a->blob_bytes;
 	t->blob_puts += a->blob_puts;
 	t->bytes_sent += a->bytes_sent;
-	/* the share comes back; what the clone spent is in t->requests */
-	r->request_budget += clone->request_budget;
 }
 
 const char *reg_url(const struct reg *r)

@@ -76,7 +76,12 @@ struct reg {
 	char curl_err[CURL_ERROR_SIZE];
 	/* politeness (registry/http.c, registry/retry.c): effective values,
 	 * defaults applied */
-	uint64_t request_budget; /* 0: none */
+	uint64_t request_budget; /* 0: none; shared with the clones */
+	/* requests made against the budget by this client and its clones:
+	 * points at the first client's counter */
+	_Atomic uint64_t *budget_spent;
+	_Atomic uint64_t budget_spent_own;
+	uint64_t clone_cap; /* a clone's own cap (0: none) */
 	int retries;
 	int retry_base_ms;
 	int retry_max_ms;

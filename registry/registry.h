@@ -82,17 +82,16 @@ struct reg_desc {
 int reg_new(struct reg **out, const struct reg_config *cfg);
 void reg_free(struct reg *r);
 /* A second client for the same registry, for another thread: the same
- * settings, credentials and cached tokens, its own connection. When r has
- * a request budget, `share` requests of what is left (at most half) move
- * to the clone, so the two together never exceed it. RV_UNSUPPORTED for a
+ * settings, credentials and cached tokens, its own connection. A request
+ * budget is one counter (atomic) for r and all its clones, so together
+ * they never exceed it; `share` caps the clone's own requests besides (0:
+ * no cap of its own). r must outlive its clones. RV_UNSUPPORTED for a
  * client that holds an OAuth2 identity token (a rotating refresh token
- * cannot be shared) or whose budget is nearly spent: work with one client
- * then. */
+ * cannot be shared): work with one client then. */
 int reg_clone(struct reg **out, struct reg *r, uint64_t share);
 
 /* After a clone's thread ended: its stats are added into r's, so reports
- * count every request, and its budget share comes back to r (what it
- * spent is counted in r's requests). Then free the clone. */
+ * count every request. Then free the clone. */
 void reg_stats_add(struct reg *r, const struct reg *clone);
 
 /* The base URL as configured, without a trailing slash. */

@@ -1,5 +1,7 @@
 #include "restore/restore.h"
 
+#include "restore/upload_pool.h"
+
 #include "catalog/catalog.h"
 #include "registry/registry.h"
 #include "store/store.h"
@@ -67,6 +69,7 @@ struct rs {
 	struct rref *refs;
 	size_t n_refs, cap_refs;
 	int referrers_api; /* destination: 0 not asked, 1 has it, -1 not */
+	struct upload_pool *pool; /* made for the first blob to push */
 };
 
 /* 1 when repo is one the restore is asked for (all when none named). */
@@ -247,165 +250,6 @@ static int read_object(struct rv_buf *out, struct rs *x, const char *digest)
 	return rc;
 }
 
-/* A stored blob readable from any offset, for uploads that resume: the
- * chunk holding an offset is found from the chunks' plain lengths. The
- * chunks are hashed in order as they are first read (a jump forward reads
- * the ones skipped), and the digest is checked when the last one is
- * hashed, before its bytes are handed out. */
-struct seek_reader {
-	struct store *s;
-	const char *digest;
-	struct cat_chunk_loc *locs;
-	uint64_t *starts; /* plain offset of each chunk */
-	size_t n_locs;
-	int64_t size;
-	struct rv_buf chunk;
-	size_t cur;    /* index of the chunk in `chunk`, n_locs: none */
-	size_t hashed; /* chunks [0, hashed) went into sha */
-	struct rv_sha256 sha;
-	int verified;
-};
-
-static void seek_close(struct seek_reader *sr)
-{
-	free(sr->locs);
-	free(sr->starts);
-	rv_buf_release(&sr->chunk);
-	rv_sha256_release(&sr->sha);
-}
-
-static int seek_check(struct seek_reader *sr)
-{
-	unsigned char sha[RV_SHA256_LEN];
-	char got[RV_DIGEST_MAX];
-	int rc = rv_sha256_final(&sr->sha, sha);
-
-	if (rc)
-		return rc;
-	rv_digest_format(got, sha);
-	if (strcmp(got, sr->digest))
-		return rv_err_set(RV_CORRUPT,
-				  "stored blob %s does not reassemble to its "
-				  "digest (got %s); run 'regvault verify' and "
-				  "restore from another target",
-				  sr->digest, got);
-	sr->verified = 1;
-	return 0;
-}
-
-static int seek_open(struct seek_reader *sr, struct rs *x, const char *digest)
-{
-	uint64_t total = 0;
-	int rc;
-
-	memset(sr, 0, sizeof(*sr));
-	sr->s = x->s;
-	sr->digest = digest;
-	rv_buf_init(&sr->chunk, 2 * store_chunk_size(x->s) + (1u << 20));
-	rc = rv_sha256_init(&sr->sha);
-	if (!rc)
-		rc = cat_blob_chunks(&sr->locs, &sr->n_locs, &sr->size, x->c,
-				     digest);
-	if (rc)
-		return rc;
-	sr->cur = sr->n_locs;
-	sr->starts = malloc((sr->n_locs ? sr->n_locs : 1) * sizeof(uint64_t));
-	if (!sr->starts)
-		return rv_err_set(RV_NOMEM, "out of memory");
-	for (size_t i = 0; i < sr->n_locs; i++) {
-		sr->starts[i] = total;
-		total += sr->locs[i].plain_len;
-	}
-	if (sr->size < 0 || total != (uint64_t)sr->size)
-		return rv_err_set(RV_CORRUPT,
-				  "stored blob %s: its chunks hold %llu bytes, "
-				  "its size is %lld",
-				  digest, (unsigned long long)total,
-				  (long long)sr->size);
-	return sr->n_locs ? 0 : seek_check(sr);
-}
-
-/* Read chunk i into sr->chunk (hashing it if it is the next in order). */
-static int seek_load_one(struct seek_reader *sr, size_t i)
-{
-	const struct cat_chunk_loc *l = &sr->locs[i];
-	int rc;
-
-	rv_buf_reset(&sr->chunk);
-	sr->cur = sr->n_locs;
-	rc = store_read_chunk(sr->s, l->pack_id, l->offset, l->length, l->id,
-			      &sr->chunk);
-	if (rc)
-		return rc;
-	if (sr->chunk.len != l->plain_len)
-		return rv_err_set(RV_CORRUPT,
-				  "chunk of blob %s in pack %s has the wrong "
-				  "length",
-				  sr->digest, l->pack_id);
-	sr->cur = i;
-	if (i != sr->hashed)
-		return 0;
-	rc = rv_sha256_update(&sr->sha, sr->chunk.data, sr->chunk.len);
-	if (rc)
-		return rc;
-	sr->hashed++;
-	return sr->hashed == sr->n_locs ? seek_check(sr) : 0;
-}
-
-static int seek_load(struct seek_reader *sr, size_t i)
-{
-	int rc = 0;
-
-	if (sr->cur == i)
-		return 0;
-	while (!rc && sr->hashed < i)
-		rc = seek_load_one(sr, sr->hashed);
-	return rc ? rc : seek_load_one(sr, i);
-}
-
-static int seek_read(void *arg, uint64_t offset, void *buf, size_t cap,
-		     size_t *got)
-{
-	struct seek_reader *sr = arg;
-	unsigned char *out = buf;
-	size_t lo = 0, hi = sr->n_locs;
-	int rc;
-
-	*got = 0;
-	if (offset >= (uint64_t)sr->size)
-		return 0;
-	/* the last chunk starting at or before offset */
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (sr->starts[mid] <= offset)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	while (cap > 0 && lo < sr->n_locs) {
-		uint64_t in;
-		size_t n;
-
-		rc = seek_load(sr, lo);
-		if (rc)
-			return rc;
-		in = offset - sr->starts[lo];
-		if (in >= sr->chunk.len) {
-			lo++;
-			continue;
-		}
-		n = sr->chunk.len - (size_t)in;
-		if (n > cap)
-			n = cap;
-		memcpy(out, sr->chunk.data + in, n);
-		out += n;
-		cap -= n;
-		*got += n;
-		offset += n;
-	}
-	return 0;
-}
-
 /* Remember that the destination's repo holds digest (a mount source). */
 static int known_add(struct rs *x, const char *repo, const char *digest)
 {
@@ -425,54 +269,6 @@ static int known_add(struct rs *x, const char *repo, const char *digest)
 		return rv_err_set(RV_NOMEM, "out of memory");
 	}
 	return 0;
-}
-
-static int push_blob(struct rs *x, const char *repo, const struct rblob *bl)
-{
-	struct seek_reader sr;
-	int64_t have;
-	long idx;
-	int rc = reg_blob_head(&have, x->dst, repo, bl->digest);
-
-	if (rc == 0) {
-		x->st->blobs_skipped++;
-		x->st->bytes_skipped += (uint64_t)bl->size;
-		return known_add(x, repo, bl->digest);
-	}
-	if (rc != RV_NOTFOUND)
-		return rc;
-	rv_err_clear();
-	idx = rv_set_index(&x->pushed, bl->digest, strlen(bl->digest));
-	if (idx >= 0) {
-		rc = reg_blob_mount(x->dst, repo, bl->digest,
-				    x->pushed_repo[idx]);
-		if (rc == 0) {
-			x->st->blobs_mounted++;
-			x->st->bytes_mounted += (uint64_t)bl->size;
-			return 0;
-		}
-		if (rc != RV_NOTFOUND)
-			return rc;
-		rv_err_clear();
-	}
-	rc = seek_open(&sr, x, bl->digest);
-	if (!rc)
-		rc = reg_blob_put_seekable(x->dst, repo, bl->digest, sr.size,
-					   seek_read, &sr);
-	/* every byte went up, so every chunk was hashed and checked; a
-	 * registry that took the blob without asking for all of it would
-	 * leave chunks unchecked: check them now */
-	while (!rc && !sr.verified && sr.hashed < sr.n_locs)
-		rc = seek_load_one(&sr, sr.hashed);
-	if (!rc) {
-		x->st->blobs_pushed++;
-		x->st->bytes_pushed += (uint64_t)sr.size;
-	}
-	seek_close(&sr);
-	if (rc)
-		return rc;
-	rc = known_add(x, repo, bl->digest);
-	return rc < 0 ? rc : 0;
 }
 
 /* What one repository needs: manifests children-first, and its blobs. */
@@ -887,6 +683,325 @@ static int referrer_indexes(struct rs *x, size_t first, size_t end,
 	return rc;
 }
 
+/* The manifests of one repository's plan and what each still waits for:
+ * its blobs and child manifests (and, for a referrer this run pushes, its
+ * subject), as edges from each child to the manifests that need it. */
+struct dep_edge {
+	size_t to;   /* a manifest (index in plan.order) */
+	size_t next; /* the child's next edge, DEP_NONE: none */
+};
+
+#define DEP_NONE ((size_t)-1)
+
+struct deps {
+	size_t n_man;
+	size_t *pending;     /* per manifest: children not yet in */
+	unsigned char *done; /* per manifest: pushed */
+	size_t *blob_head;   /* per blob: its first edge */
+	size_t *man_head;    /* per manifest: its first edge */
+	struct dep_edge *edges;
+	size_t n_edges, cap_edges;
+	size_t *ready; /* FIFO of manifests whose children are all in */
+	size_t ready_lo, ready_hi;
+};
+
+static void deps_release(struct deps *d)
+{
+	free(d->pending);
+	free(d->done);
+	free(d->blob_head);
+	free(d->man_head);
+	free(d->edges);
+	free(d->ready);
+	memset(d, 0, sizeof(*d));
+}
+
+static int deps_edge(struct deps *d, size_t *head, size_t to)
+{
+	int rc = rv_array_grow((void **)&d->edges, &d->cap_edges,
+			       d->n_edges + 1, sizeof(*d->edges));
+
+	if (rc)
+		return rc;
+	d->edges[d->n_edges].to = to;
+	d->edges[d->n_edges].next = *head;
+	*head = d->n_edges++;
+	d->pending[to]++;
+	return 0;
+}
+
+/* A child is in: the manifests waiting for it only on it become ready. */
+static void deps_child_in(struct deps *d, size_t head)
+{
+	for (size_t e = head; e != DEP_NONE; e = d->edges[e].next) {
+		size_t to = d->edges[e].to;
+		if (--d->pending[to] == 0)
+			d->ready[d->ready_hi++] = to;
+	}
+}
+
+static int deps_build(struct deps *d, struct rs *x, const struct plan *p,
+		      const struct repo_refs *rr)
+{
+	size_t n_man = p->order.n, n_blobs = p->n_blobs;
+	struct cat_manifest *m = NULL;
+	int rc = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->n_man = n_man;
+	d->pending = calloc(n_man ? n_man : 1, sizeof(*d->pending));
+	d->done = calloc(n_man ? n_man : 1, 1);
+	d->ready = calloc(n_man ? n_man : 1, sizeof(*d->ready));
+	d->man_head = malloc((n_man ? n_man : 1) * sizeof(*d->man_head));
+	d->blob_head = malloc((n_blobs ? n_blobs : 1) * sizeof(*d->blob_head));
+	if (!d->pending || !d->done || !d->ready || !d->man_head ||
+	    !d->blob_head)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	for (size_t i = 0; i < n_man; i++)
+		d->man_head[i] = DEP_NONE;
+	for (size_t i = 0; i < n_blobs; i++)
+		d->blob_head[i] = DEP_NONE;
+	for (size_t i = 0; !rc && i < n_man; i++) {
+		rc = cat_manifest_get(&m, x->c, p->order.items[i]);
+		for (size_t k = 0; !rc && k < m->n_refs; k++) {
+			const struct cat_ref *ref = &m->refs[k];
+			const char *dg = ref->digest;
+			long j;
+
+			if (ref->is_manifest) {
+				j = rv_set_index(&p->seen, dg, strlen(dg));
+				if (j >= 0 && (size_t)j != i)
+					rc = deps_edge(d, &d->man_head[j], i);
+			} else if (!ref->nondistributable) {
+				j = rv_set_index(&p->blob_set, dg, strlen(dg));
+				if (j >= 0)
+					rc = deps_edge(d, &d->blob_head[j], i);
+			}
+		}
+		cat_manifest_free(m);
+		m = NULL;
+	}
+	/* a referrer after its subject, as the plan orders them */
+	for (size_t k = 0; !rc && k < rr->referrers.n; k++) {
+		const char *dg = rr->referrers.items[k];
+		const char *subj = rr->subjects.items[k];
+		long i, j;
+
+		if (!rv_set_has(&rr->pushed, dg, strlen(dg)))
+			continue;
+		i = rv_set_index(&p->seen, dg, strlen(dg));
+		j = rv_set_index(&p->seen, subj, strlen(subj));
+		if (i >= 0 && j >= 0 && i != j)
+			rc = deps_edge(d, &d->man_head[j], (size_t)i);
+	}
+	for (size_t i = 0; !rc && i < n_man; i++)
+		if (d->pending[i] == 0)
+			d->ready[d->ready_hi++] = i;
+	return rc;
+}
+
+/* The most connections to the destination at once: the main client
+ * (manifests, tags) and up to this many minus one upload workers. */
+#define RESTORE_CONNS_DEFAULT 4
+#define RESTORE_CONNS_MAX 16
+
+static int pool_ensure(struct rs *x)
+{
+	int conns = x->o->max_connections;
+
+	if (x->pool)
+		return 0;
+	if (conns <= 0)
+		conns = RESTORE_CONNS_DEFAULT;
+	if (conns > RESTORE_CONNS_MAX)
+		conns = RESTORE_CONNS_MAX;
+	return upload_pool_new(&x->pool, x->s, x->dst, conns - 1);
+}
+
+/* Hand blob b of the plan to the pool with where its chunks are (the
+ * catalog is read here, on the main thread, never by a worker). */
+static int submit_blob(struct rs *x, const char *dst_repo, const struct plan *p,
+		       size_t b)
+{
+	const struct rblob *bl = &p->blobs[b];
+	struct upload_job j;
+	long idx = rv_set_index(&x->pushed, bl->digest, strlen(bl->digest));
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	j.repo = dst_repo;
+	j.digest = bl->digest;
+	j.mount_from = idx >= 0 ? x->pushed_repo[idx] : NULL;
+	j.index = b;
+	rc = cat_blob_chunks(&j.locs, &j.n_locs, &j.stored_size, x->c,
+			     bl->digest);
+	if (rc == RV_NOMEM)
+		return rc;
+	if (rc) {
+		/* not needed when the destination has the blob */
+		j.locs_rc = rc;
+		j.locs_msg = rv_err_msg();
+	}
+	rc = upload_pool_submit(x->pool, &j);
+	if (!rc)
+		rv_err_clear();
+	return rc;
+}
+
+/* A blob's outcome: counted, remembered as a mount source, and the
+ * manifests that waited for it told. */
+static int blob_done(struct rs *x, const char *dst_repo, const struct plan *p,
+		     struct deps *d, const struct upload_result *res)
+{
+	const struct rblob *bl = &p->blobs[res->index];
+	int rc = 0;
+
+	switch (res->outcome) {
+	case UPLOAD_FAILED:
+		return 0; /* the caller notes it */
+	case UPLOAD_PRESENT:
+		x->st->blobs_skipped++;
+		x->st->bytes_skipped += (uint64_t)bl->size;
+		rc = known_add(x, dst_repo, bl->digest);
+		break;
+	case UPLOAD_MOUNTED:
+		x->st->blobs_mounted++;
+		x->st->bytes_mounted += (uint64_t)bl->size;
+		break;
+	case UPLOAD_PUSHED:
+		x->st->blobs_pushed++;
+		x->st->bytes_pushed += res->bytes;
+		rc = known_add(x, dst_repo, bl->digest);
+		break;
+	}
+	if (rc < 0)
+		return rc;
+	deps_child_in(d, d->blob_head[res->index]);
+	return 0;
+}
+
+static int push_planned_manifest(struct rs *x, const char *dst_repo,
+				 const struct plan *p,
+				 const struct repo_refs *rr, struct deps *d,
+				 size_t i)
+{
+	const char *dg = p->order.items[i];
+	int rc = push_manifest(x, dst_repo, dg, dg);
+
+	if (rc)
+		return rc;
+	d->done[i] = 1;
+	x->st->manifests_pushed++;
+	if (rv_set_has(&rr->pushed, dg, strlen(dg)))
+		x->st->referrers_pushed++;
+	deps_child_in(d, d->man_head[i]);
+	return 0;
+}
+
+/* The failure a restore reports: the one a run pushing everything in
+ * plan order would have met first. */
+struct failure {
+	int rc;
+	char *msg;
+	size_t rank; /* blob index, or n_blobs + manifest index */
+};
+
+/* Keep the failure of lowest rank with its message (msg: NULL for the
+ * thread's current one). */
+static void note_failure(struct failure *f, int rc, const char *msg,
+			 size_t rank)
+{
+	char *copy;
+
+	if (f->rc && rank >= f->rank)
+		return;
+	copy = strdup(msg ? msg : rv_err_msg());
+	free(f->msg);
+	f->rc = rc;
+	f->msg = copy;
+	f->rank = rank;
+}
+
+/* Put a repository's blobs and manifests on the destination: the blobs
+ * over the upload pool, several at once, each manifest (on this thread's
+ * client) as soon as its children are in. After a failure no new blob is
+ * handed out and those under way finish; the failure returned (with its
+ * message) is the one a one-at-a-time run would have stopped at: the
+ * first failing blob in plan order, else the manifest. */
+static int push_contents(struct rs *x, const char *dst_repo,
+			 const struct plan *p, const struct repo_refs *rr)
+{
+	struct deps d;
+	struct failure f;
+	size_t next_blob = 0, in_flight = 0, cap = 0, n_blobs = p->n_blobs;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	rc = deps_build(&d, x, p, rr);
+	if (!rc && n_blobs)
+		rc = pool_ensure(x);
+	if (rc)
+		goto done;
+	if (n_blobs) {
+		int workers = upload_pool_workers(x->pool);
+		/* inline: one at a time, so nothing follows a failure */
+		cap = workers ? 2 * (size_t)workers : 1;
+	}
+	for (;;) {
+		struct upload_result *res;
+
+		while (!f.rc && d.ready_lo < d.ready_hi) {
+			size_t i = d.ready[d.ready_lo++];
+			rc = push_planned_manifest(x, dst_repo, p, rr, &d, i);
+			if (rc)
+				note_failure(&f, rc, NULL, n_blobs + i);
+		}
+		while (!f.rc && next_blob < n_blobs && in_flight < cap) {
+			rc = submit_blob(x, dst_repo, p, next_blob);
+			if (rc) {
+				note_failure(&f, rc, NULL, next_blob);
+				break;
+			}
+			next_blob++;
+			in_flight++;
+		}
+		if (!in_flight)
+			break;
+		res = upload_pool_next(x->pool);
+		if (!res) {
+			rc = rv_err_set(RV_ERROR,
+					"blob upload: %zu result(s) lost",
+					in_flight);
+			note_failure(&f, rc, NULL, 0);
+			break;
+		}
+		in_flight--;
+		if (res->outcome == UPLOAD_FAILED)
+			note_failure(&f, res->rc,
+				     res->msg ? res->msg
+					      : rv_code_name(res->rc),
+				     res->index);
+		else if ((rc = blob_done(x, dst_repo, p, &d, res)))
+			note_failure(&f, rc, NULL, res->index);
+		upload_result_free(res);
+	}
+	/* what waits on a cycle (a referrer of its own child): plan order */
+	for (size_t i = 0; !f.rc && i < d.n_man; i++) {
+		if (d.done[i])
+			continue;
+		rc = push_planned_manifest(x, dst_repo, p, rr, &d, i);
+		if (rc)
+			note_failure(&f, rc, NULL, n_blobs + i);
+	}
+	rc = 0;
+	if (f.rc)
+		rc = rv_err_set(f.rc, "%s", f.msg ? f.msg : rv_code_name(f.rc));
+done:
+	free(f.msg);
+	deps_release(&d);
+	return rc;
+}
+
 /* Restore the tags [first, end) which all belong to one repository. */
 static int restore_repo(struct rs *x, size_t first, size_t end)
 {
@@ -973,16 +1088,7 @@ static int restore_repo(struct rs *x, size_t first, size_t end)
 			x->st->bytes_skipped += (uint64_t)b->size;
 		}
 	}
-	for (size_t i = 0; !rc && i < p.n_blobs; i++)
-		rc = push_blob(x, dst_repo, &p.blobs[i]);
-	for (size_t i = 0; !rc && i < p.order.n; i++) {
-		const char *dg = p.order.items[i];
-		rc = push_manifest(x, dst_repo, dg, dg);
-		if (!rc)
-			x->st->manifests_pushed++;
-		if (!rc && rv_set_has(&rr.pushed, dg, strlen(dg)))
-			x->st->referrers_pushed++;
-	}
+	rc = push_contents(x, dst_repo, &p, &rr);
 	/* the referrers tag schema's tags after every other tag */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = first; !rc && i < end; i++) {
@@ -1276,6 +1382,7 @@ int restore_run(struct restore_stats *st, struct cat *c, struct store *s,
 		rc = rv_err_set(first_rc, "%s",
 				first_msg ? first_msg : rv_code_name(first_rc));
 done:
+	upload_pool_free(x.pool);
 	free(first_msg);
 	for (size_t i = 0; i < x.n_tags; i++) {
 		free(x.tags[i].repo);

@@ -6,8 +6,11 @@
  * manifests by digest, then indexes, then referrers, then tags (tags in
  * the referrers tag schema, `sha256-<hex>[suffix]`, after the others).
  * Large blobs go up in PATCH chunks that resume after a cut (the reader
- * can start anywhere in a stored blob). At the end every restored tag is
- * read back from the destination (HEAD) and its digest compared.
+ * can start anywhere in a stored blob). Blobs go up several at once, each
+ * on its own connection (restore/upload_pool.h), and each manifest is put
+ * as soon as its blobs and child manifests are in. At the end every
+ * restored tag is read back from the destination (HEAD) and its digest
+ * compared.
  */
 #ifndef RESTORE_RESTORE_H
 #define RESTORE_RESTORE_H
@@ -59,6 +62,11 @@ struct restore_opts {
 	/* 1: every key of `tags` must be in the selection, RV_NOTFOUND
 	 * (naming the first missing one) otherwise. */
 	int tags_strict;
+	/* The most connections to the destination at once (its
+	 * registries[].max_connections): dst for manifests and tags, and
+	 * clones of it uploading blobs in parallel. 0: 4; at most 16; 1:
+	 * every blob on dst, one at a time. */
+	int max_connections;
 };
 
 struct restore_stats {

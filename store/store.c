@@ -525,6 +525,7 @@ int store_open(struct store **out, struct target **targets, size_t n,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return rv_err_set(RV_NOMEM, "out of memory");
+	s->w.s = s;
 	memcpy(s->id, cfg.id, STORE_ID_HEX);
 	s->format = cfg.format;
 	s->chunker = cfg.chunker;
@@ -557,7 +558,7 @@ void store_free(struct store *s)
 {
 	if (!s)
 		return;
-	pack_writer_free(s->pw);
+	store_writer_release(&s->w);
 	keys_wipe(&s->keys);
 	OPENSSL_cleanse(s->sign_priv, sizeof(s->sign_priv));
 	free(s->slot_name);
@@ -575,7 +576,7 @@ int store_staging_clean(struct store *s, size_t *removed)
 	int rc = 0;
 
 	*removed = 0;
-	if (s->pw)
+	if (s->w.pw)
 		return rv_err_set(RV_INVALID,
 				  "cannot clean the staging folder while a "
 				  "pack is open");
@@ -645,88 +646,7 @@ int store_chunk_id(unsigned char out[32], const struct store *s,
 	return keys_chunk_id(out, &s->keys, data, len);
 }
 
-/* ---- writing --------------------------------------------------------- */
-
-static int store_writer(struct store *s)
-{
-	int rc;
-
-	if (s->pw)
-		return 0;
-	rc = rv_fs_mkdirs(s->staging_dir, 0700);
-	if (rc)
-		return rc;
-	return pack_writer_new(&s->pw, s->staging_dir, s->keys.data_key);
-}
-
-int store_add_chunk(struct store *s, const unsigned char id[32],
-		    const void *plain, size_t len)
-{
-	int rc;
-
-	if (len > 2 * s->chunk_size)
-		return rv_err_set(RV_INVALID,
-				  "chunk of %zu bytes is larger than this "
-				  "store allows (%zu)",
-				  len, 2 * s->chunk_size);
-	rc = store_writer(s);
-	if (rc)
-		return rc;
-	return pack_writer_add_chunk(s->pw, id, plain, len);
-}
-
-int store_add_blob(struct store *s, const struct pack_blob *b)
-{
-	int rc = store_writer(s);
-
-	if (rc)
-		return rc;
-	return pack_writer_add_blob(s->pw, b);
-}
-
-void store_mark(struct store *s, struct pack_mark *m, uint64_t *generation)
-{
-	if (s->pw) {
-		pack_writer_mark(s->pw, m);
-	} else {
-		m->offset = 0;
-		m->n_chunks = 0;
-		m->n_blobs = 0;
-	}
-	*generation = s->generation;
-}
-
-int store_rollback(struct store *s, const struct pack_mark *m,
-		   uint64_t generation)
-{
-	if (generation != s->generation)
-		return rv_err_set(RV_INVALID,
-				  "cannot roll back past a pack that was "
-				  "already flushed");
-	if (!s->pw) {
-		if (m->offset || m->n_chunks || m->n_blobs)
-			return rv_err_set(RV_INVALID,
-					  "cannot roll back: no pack is open");
-		return 0;
-	}
-	return pack_writer_rollback(s->pw, m);
-}
-
-int store_pack_full(const struct store *s)
-{
-	return s->pw && pack_writer_size(s->pw) >= s->pack_size;
-}
-
-int store_pack_open(const struct store *s)
-{
-	size_t n_chunks = 0, n_blobs = 0;
-
-	if (!s->pw)
-		return 0;
-	pack_writer_chunks(s->pw, &n_chunks);
-	pack_writer_blobs(s->pw, &n_blobs);
-	return n_chunks > 0 || n_blobs > 0;
-}
+/* ---- writing (the open packs live in store/writer.c) ---- */
 
 /* How many targets must take a write. */
 static size_t store_needed(const struct store *s)
@@ -734,119 +654,55 @@ static size_t store_needed(const struct store *s)
 	return s->quorum ? s->quorum : s->n_targets;
 }
 
+void store_put_note(struct store_put_tally *t, const struct store *s,
+		    size_t i, int rc)
+{
+	if (!rc) {
+		t->ok[i] = 1;
+		return;
+	}
+	rv_warn("target '%s': %s", s->targets[i]->name, rv_err_msg());
+	if (!t->first_rc) {
+		t->first_rc = rc;
+		snprintf(t->first_msg, sizeof(t->first_msg), "%s",
+			 rv_err_msg());
+	}
+}
+
 /* After a put to every target: enough of them? The message names every
  * target that failed. */
-static int store_put_outcome(const struct store *s, const char *name,
-			     const unsigned char *ok, int first_rc,
-			     const char *first_msg)
+int store_put_outcome(const struct store *s, const char *name,
+		      const struct store_put_tally *t)
 {
 	size_t good = 0;
 	for (size_t i = 0; i < s->n_targets; i++)
-		good += ok[i];
+		good += t->ok[i];
 	if (good >= store_needed(s))
 		return 0;
-	return rv_err_set(first_rc ? first_rc : RV_IO,
+	return rv_err_set(t->first_rc ? t->first_rc : RV_IO,
 			  "'%s' reached %zu of %zu target(s), %zu needed "
 			  "(write_policy); first failure: %s",
-			  name, good, s->n_targets, store_needed(s), first_msg);
+			  name, good, s->n_targets, store_needed(s),
+			  t->first_msg);
 }
 
 int store_put_all(struct store *s, const char *name, const void *data,
 		  size_t len, unsigned char *ok_out)
 {
-	unsigned char *ok = calloc(s->n_targets ? s->n_targets : 1, 1);
-	char first_msg[1024] = "";
-	int rc, first_rc = 0;
+	struct store_put_tally t = {0};
+	int rc;
 
-	if (!ok)
+	t.ok = calloc(s->n_targets ? s->n_targets : 1, 1);
+	if (!t.ok)
 		return rv_err_set(RV_NOMEM, "out of memory");
-	for (size_t i = 0; i < s->n_targets; i++) {
-		rc = target_put_buf(s->targets[i], name, data, len);
-		if (rc) {
-			rv_warn("target '%s': %s", s->targets[i]->name,
-				rv_err_msg());
-			if (!first_rc) {
-				first_rc = rc;
-				snprintf(first_msg, sizeof(first_msg), "%s",
-					 rv_err_msg());
-			}
-			continue;
-		}
-		ok[i] = 1;
-	}
-	rc = store_put_outcome(s, name, ok, first_rc, first_msg);
+	for (size_t i = 0; i < s->n_targets; i++)
+		store_put_note(&t, s, i,
+			       target_put_buf(s->targets[i], name, data, len));
+	rc = store_put_outcome(s, name, &t);
 	if (ok_out)
-		memcpy(ok_out, ok, s->n_targets);
-	free(ok);
+		memcpy(ok_out, t.ok, s->n_targets);
+	free(t.ok);
 	return rc;
-}
-
-int store_flush(struct store *s, struct store_flushed **out)
-{
-	struct store_flushed *f = NULL;
-	struct pack_writer *pw = s->pw;
-	unsigned char *on_target;
-	char pack_id[PACK_ID_HEX], name[96], first_msg[1024] = "";
-	int rc, first_rc = 0;
-
-	*out = NULL;
-	if (!store_pack_open(s)) {
-		pack_writer_free(s->pw); /* empty after a rollback */
-		s->pw = NULL;
-		return 0;
-	}
-	/* Whatever happens, this pack is done with: marks taken in it can
-	 * no longer be rolled back to. */
-	s->pw = NULL;
-	s->generation++;
-	f = calloc(1, sizeof(*f) + s->n_targets);
-	if (!f) {
-		rc = rv_err_set(RV_NOMEM, "out of memory");
-		goto fail;
-	}
-	on_target = (unsigned char *)(f + 1);
-	f->on_target = on_target;
-	rc = pack_writer_finish(pw, pack_id);
-	if (rc)
-		goto fail;
-	snprintf(name, sizeof(name), "packs/%.2s/%s", pack_id, pack_id);
-	for (size_t i = 0; i < s->n_targets; i++) {
-		rc = target_put_file(s->targets[i], name, pack_writer_path(pw));
-		if (rc) {
-			rv_warn("target '%s': %s", s->targets[i]->name,
-				rv_err_msg());
-			if (!first_rc) {
-				first_rc = rc;
-				snprintf(first_msg, sizeof(first_msg), "%s",
-					 rv_err_msg());
-			}
-			continue;
-		}
-		on_target[i] = 1;
-	}
-	rc = store_put_outcome(s, name, on_target, first_rc, first_msg);
-	if (rc)
-		goto fail;
-	unlink(pack_writer_path(pw));
-	memcpy(f->pack_id, pack_id, PACK_ID_HEX);
-	f->size = pack_writer_size(pw);
-	f->chunks = pack_writer_chunks(pw, &f->n_chunks);
-	f->blobs = pack_writer_blobs(pw, &f->n_blobs);
-	f->priv = pw;
-	*out = f;
-	return 0;
-fail:
-	free(f);
-	pack_writer_free(pw);
-	return rc;
-}
-
-void store_flushed_free(struct store_flushed *f)
-{
-	if (!f)
-		return;
-	pack_writer_free(f->priv);
-	free(f);
 }
 
 /* ---- reading --------------------------------------------------------- */

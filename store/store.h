@@ -134,6 +134,26 @@ struct store_flushed {
 int store_flush(struct store *s, struct store_flushed **out);
 void store_flushed_free(struct store_flushed *f);
 
+/* A writer of one's own: packs filled by one thread while other threads
+ * fill theirs (the backup's fetch workers). Same calls as the store's
+ * own writer above; each writer keeps its own marks and generation. A
+ * flush puts the pack on the shared targets one call at a time (each
+ * target handle has a mutex), so it may wait for another writer's put.
+ * Free an open pack's writer only to abandon the pack. */
+struct store_writer;
+int store_writer_new(struct store_writer **out, struct store *s);
+void store_writer_free(struct store_writer *w);
+int store_writer_add_chunk(struct store_writer *w, const unsigned char id[32],
+			   const void *plain, size_t len);
+int store_writer_add_blob(struct store_writer *w, const struct pack_blob *b);
+void store_writer_mark(struct store_writer *w, struct pack_mark *m,
+		       uint64_t *generation);
+int store_writer_rollback(struct store_writer *w, const struct pack_mark *m,
+			  uint64_t generation);
+int store_writer_full(const struct store_writer *w);
+int store_writer_open(const struct store_writer *w);
+int store_writer_flush(struct store_writer *w, struct store_flushed **out);
+
 /* Read one chunk: bytes [offset, offset+length) of pack_id, opened and
  * checked against id; the plaintext is appended to out. RV_NOTFOUND when
  * no target has the pack, RV_CORRUPT when no copy checks out. */

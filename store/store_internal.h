@@ -25,6 +25,30 @@
 #define STORE_SEAL_MAX ((size_t)64 << 20)
 #define STORE_FRAME_SLACK ((size_t)1 << 20)
 
+/* An open pack and the store it goes to (store/writer.c). */
+struct store_writer {
+	struct store *s;
+	struct pack_writer *pw; /* the open pack, or NULL */
+	uint64_t generation;    /* bumped at every flush */
+};
+
+/* Free w's open pack (its temporary file goes too). */
+void store_writer_release(struct store_writer *w);
+
+/* The targets' answers to one put: each failure is warned about by
+ * target name as it comes, the first one kept for the final message. */
+struct store_put_tally {
+	unsigned char *ok; /* one per target */
+	int first_rc;
+	char first_msg[1024];
+};
+void store_put_note(struct store_put_tally *t, const struct store *s,
+		    size_t i, int rc);
+/* Did enough targets take it (write policy)? The message names the
+ * first failure. */
+int store_put_outcome(const struct store *s, const char *name,
+		      const struct store_put_tally *t);
+
 struct store {
 	struct target **targets; /* owned elements */
 	size_t n_targets;
@@ -42,8 +66,7 @@ struct store {
 	unsigned char sign_priv[SIGN_KEY_LEN];
 	char fingerprint[SIGN_FINGERPRINT_MAX];
 	char *staging_dir;
-	struct pack_writer *pw; /* the open pack, or NULL */
-	uint64_t generation;    /* bumped at every flush */
+	struct store_writer w;  /* the store's own open pack */
 };
 
 struct store_config {

@@ -11,6 +11,7 @@
 #include "util/buf.h"
 #include "util/strlist.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,12 @@ struct target_ops {
 	 * no file or the whole file. Overwrites. */
 	int (*put_file)(struct target *t, const char *name,
 			const char *src_path);
+	/* Optional (NULL: put_file is used): the same, but src_path may be
+	 * taken rather than copied (renamed into place when it is on the
+	 * same file system); its bytes must be durable already (fsynced by
+	 * the caller). On success src_path may be gone. */
+	int (*move_file)(struct target *t, const char *name,
+			 const char *src_path);
 	/* Same for bytes in memory. */
 	int (*put_buf)(struct target *t, const char *name, const void *data,
 		       size_t len);
@@ -41,10 +48,19 @@ struct target_ops {
 	void (*free)(struct target *t);
 };
 
+/* A target handle may be shared by threads: the target_* wrappers take
+ * its mutex around each call, so a back end never sees two calls at once
+ * (an s3 target reuses one libcurl handle). Threads that want puts to
+ * overlap open handles of their own. */
 struct target {
 	const struct target_ops *ops;
 	char *name; /* the configured name, for messages */
+	pthread_mutex_t mu;
 };
+
+/* For back ends: set ops and ready the mutex (call first, before any
+ * failure path can reach target_free). */
+void target_base_init(struct target *t, const struct target_ops *ops);
 
 /* Open a `dir` target rooted at path. create=1 makes the folder (and
  * parents) when missing; create=0 gives RV_NOTFOUND when it is missing. */
@@ -52,6 +68,8 @@ int target_dir_open(struct target **out, const char *name, const char *path,
 		    int create);
 
 int target_put_file(struct target *t, const char *name, const char *src);
+/* put_file that may consume src (see target_ops.move_file). */
+int target_move_file(struct target *t, const char *name, const char *src);
 int target_put_buf(struct target *t, const char *name, const void *data,
 		   size_t len);
 int target_get_range(struct target *t, const char *name, uint64_t off,

@@ -163,6 +163,17 @@ static int dir_copy(const struct target *t, const char *name, int fd,
 	return rc;
 }
 
+/* The path name gets and its folder, made if missing. */
+static int dir_place(struct target_dir *d, const char *name, char **final,
+		     char **folder)
+{
+	*final = dir_path(d, name);
+	*folder = *final ? rv_fs_dirname(*final) : NULL;
+	if (!*folder)
+		return rv_err_set(RV_NOMEM, "out of memory");
+	return rv_fs_mkdirs(*folder, 0700);
+}
+
 /* Write name from src_fd (when >= 0) or from data, atomically. */
 static int dir_put(struct target *t, const char *name, int src_fd,
 		   const char *src, const void *data, size_t len)
@@ -175,15 +186,7 @@ static int dir_put(struct target *t, const char *name, int src_fd,
 	rc = dir_name_check(t, name, "object name");
 	if (rc)
 		return rc;
-	final = dir_path(d, name);
-	if (!final)
-		return RV_NOMEM;
-	folder = rv_fs_dirname(final);
-	if (!folder) {
-		rc = rv_err_set(RV_NOMEM, "out of memory");
-		goto done;
-	}
-	rc = rv_fs_mkdirs(folder, 0700);
+	rc = dir_place(d, name, &final, &folder);
 	if (rc)
 		goto done;
 	base = strrchr(name, '/');
@@ -237,6 +240,38 @@ static int dir_put_file(struct target *t, const char *name,
 		return rv_err_errno(RV_IO, errno, "cannot open '%s'", src_path);
 	rc = dir_put(t, name, src_fd, src_path, NULL, 0);
 	close(src_fd);
+	return rc;
+}
+
+/* The file is durable where it is: a rename into place is the whole put
+ * when both live on one file system; otherwise copy it. */
+static int dir_move_file(struct target *t, const char *name,
+			 const char *src_path)
+{
+	struct target_dir *d = to_dir(t);
+	char *final = NULL, *folder = NULL;
+	int rc;
+
+	rc = dir_name_check(t, name, "object name");
+	if (rc)
+		return rc;
+	rc = dir_place(d, name, &final, &folder);
+	if (rc)
+		goto done;
+	if (rename(src_path, final) == 0) {
+		rc = rv_fs_fsync_dir(folder);
+		goto done;
+	}
+	if (errno == EXDEV)
+		rc = dir_put_file(t, name, src_path);
+	else
+		rc = rv_err_errno(
+		    rv_err_from_errno(errno) == RV_NOSPC ? RV_NOSPC : RV_IO,
+		    errno, "target '%s': cannot move '%s' to '%s'", t->name,
+		    src_path, final);
+done:
+	free(folder);
+	free(final);
 	return rc;
 }
 
@@ -530,6 +565,7 @@ static void dir_free(struct target *t)
 
 static const struct target_ops dir_ops = {
     .put_file = dir_put_file,
+    .move_file = dir_move_file,
     .put_buf = dir_put_buf,
     .get_range = dir_get_range,
     .stat = dir_stat,
@@ -557,7 +593,7 @@ int target_dir_open(struct target **out, const char *name, const char *path,
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return rv_err_set(RV_NOMEM, "out of memory");
-	d->base.ops = &dir_ops;
+	target_base_init(&d->base, &dir_ops);
 	d->base.name = strdup(name);
 	d->root = strndup(path, len);
 	if (!d->base.name || !d->root) {

@@ -1887,7 +1887,7 @@ int target_s3_open(struct target **out, const struct target_s3_config *cfg)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return rv_err_set(RV_NOMEM, "out of memory");
-	s->base.ops = &s3_ops;
+	target_base_init(&s->base, &s3_ops);
 	if ((rc = dup_to(&s->base.name, tname)))
 		goto fail;
 	rc = s3_endpoint_parse(&s->ep, cfg->endpoint);

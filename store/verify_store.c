@@ -103,6 +103,7 @@ int store_open_keyless(struct store **out, struct target **targets, size_t n)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return rv_err_set(RV_NOMEM, "out of memory");
+	s->w.s = s;
 	for (size_t i = 0; i < n; i++) {
 		rv_buf_reset(&doc);
 		rc = target_get(targets[i], STORE_CONFIG_NAME, &doc);

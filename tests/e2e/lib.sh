@@ -208,13 +208,16 @@ rv_stop_registry() {
 #	--catalog FILE    catalog path (default $RV_WORK/catalog.db)
 #	--repos GLOB      add a repositories glob to the source (repeatable)
 #	--exclude GLOB    add an exclude glob to the source (repeatable)
+#	--max-connections N  max_connections for every registry (1: no parallel fetch)
 rv_config() {
 	local passfile=1 pass="correct horse battery staple e2e"
 	local store=$RV_WORK/store catalog=$RV_WORK/catalog.db
 	local -a repos=() excludes=()
+	local conns=""
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--no-passfile) passfile=0; shift ;;
+		--max-connections) conns=$2; shift 2 ;;
 		--passphrase) pass=$2; shift 2 ;;
 		--store) store=$2; shift 2 ;;
 		--catalog) catalog=$2; shift 2 ;;
@@ -243,6 +246,7 @@ rv_config() {
 			[[ -n ${!urlvar:-} ]] || die "rv_config: registry '$name' not started"
 			echo "  - name: $name"
 			echo "    url: ${!urlvar}"
+			[[ -z $conns ]] || echo "    max_connections: $conns"
 		done
 		echo "sources:"
 		echo "  - registry: $src"

@@ -3,10 +3,10 @@
 # test_drill.sh - `regvault drill` restores into a scratch registry and checks
 # it independently: a full drill finds every tag digest-equal and reports
 # numeric RPO/RTO figures and a report naming the snapshot; `--sample 3`
-# restores exactly 3 tags; after a pack that only one tag needs is deleted
+# restores exactly 3 tags; after the packs only one tag needs are deleted
 # from the only target, a drill exits 4 and names exactly that tag (stdout,
 # the catalog's trail, the report) while the other tags still arrive; after
-# the pack every tag needs is deleted, a drill of three repositories names
+# the first backup's packs are deleted, a drill of three repositories names
 # every one of their tags, not just the first.
 set -euo pipefail
 . "${SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/tests/e2e/lib.sh"
@@ -88,15 +88,16 @@ while IFS=: read -r repo tag; do
 done < <(jq -r '.tags[]' "$RV_OUT")
 pass "the 3 sampled tags ($(jq -r '.tags | join(" ")' "$RV_OUT")) are digest-equal"
 
-step "a pack only team-b/web:v2 needs goes missing"
+step "the packs only team-b/web:v2 needs go missing"
 mapfile -t packs_before < <(cd "$STORE" && find packs -type f | sort)
-rv_expect_eq "packs of the first backup (the sample set fits in one)" "${#packs_before[@]}" 1
 push_new "$src_URL"
 rv_run 0 backup --json
 snap2=$(rv_json_field snapshot)
+# the new image's blobs and manifests: in packs of their own (one per
+# fetch worker that got a blob, one for the manifests)
 mapfile -t new_packs < <(cd "$STORE" && find packs -type f | sort | comm -13 <(printf '%s\n' "${packs_before[@]}") -)
-rv_expect_eq "packs the second backup wrote" "${#new_packs[@]}" 1
-rm "$STORE/${new_packs[0]}"
+(( ${#new_packs[@]} >= 1 )) || die "the second backup wrote no pack"
+for p in "${new_packs[@]}"; do rm "$STORE/$p"; done
 rv_run 4 drill --to broken --report "$RV_WORK/broken.md"
 grep -q '^FAILED team-b/web:v2: ' "$RV_OUT" || die "stdout does not name team-b/web:v2: $(cat "$RV_OUT")"
 rv_expect_eq "tags named FAILED on stdout" "$(grep -c '^FAILED' "$RV_OUT")" 1
@@ -118,8 +119,8 @@ for t in latest stable; do
 done
 pass "the tags of team-b/web that do not need the lost pack were restored all the same"
 
-step "the pack every tag needs goes missing: every tag of every selected repository is named"
-rm "$STORE/${packs_before[0]}"
+step "the packs of the first backup go missing: every tag of every selected repository is named"
+for p in "${packs_before[@]}"; do rm "$STORE/$p"; done
 rv_run 4 drill --to lost --snapshot "$snap1" --repo 'team-a/**' --json --report "$RV_WORK/lost.md"
 want=$(rv_repos "$src_URL" | grep '^team-a/' | while read -r r; do
 	rv_tags "$src_URL" "$r" | sed "s|^|$r:|"
