@@ -20,6 +20,7 @@
 #define BACKUP_FETCH_H
 
 #include "util/digest.h"
+#include "util/workq.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,7 @@ enum fetch_event_kind {
 };
 
 struct fetch_event {
+	struct workq_item link; /* first */
 	enum fetch_event_kind kind;
 	char digest[RV_DIGEST_MAX];
 	char *what; /* the label given at submit */
@@ -46,7 +48,6 @@ struct fetch_event {
 	uint64_t bytes;		    /* FETCH_BLOB_DONE: blob bytes */
 	uint64_t chunks_written;    /* new chunks since the last event */
 	struct store_flushed *pack; /* FETCH_PACK; owned by the event */
-	struct fetch_event *next;
 };
 
 struct fetch_pool;

@@ -40,9 +40,14 @@ static const struct command commands[] = {
      "projected RTO"},
     {"catalog", cmd_catalog,
      "catalog rebuild --from TARGET [--force] [--json] | catalog history "
-     "REPO:TAG [--json]",
+     "REPO:TAG [--json] | catalog ls SNAPSHOT [REPO] [--json] | catalog "
+     "diff A B [--json] | catalog stats [--snapshot SNAPSHOT] [--json] | "
+     "catalog find DIGEST [--json] | catalog help",
      "rebuild the catalog from one target and the key; history: what a tag "
-     "pointed to in every snapshot, oldest first, marking where it changed"},
+     "pointed to in every snapshot, oldest first, marking where it changed; "
+     "ls, diff, stats, find: what a snapshot holds, what changed between "
+     "two, each repository's logical, unique and shared bytes, who holds a "
+     "blob or manifest (catalog only: work with the targets unreachable)"},
     {"repair", cmd_repair, "repair [--dry-run] [--json]",
      "copy what a target lacks or holds damaged from a target whose copy "
      "checks out"},

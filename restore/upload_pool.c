@@ -9,18 +9,17 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define UPLOAD_WORKERS_MAX 16
-/* Each clone gets this many requests of a limited budget (capped by
- * reg_clone at half of what is left). */
+/* The most requests one clone may make of a limited budget (the budget
+ * itself is shared: reg_clone). */
 #define UPLOAD_BUDGET_SHARE 1000000
 
 struct job {
+	struct workq_item link; /* first */
 	char *repo;
 	char *mount_from;
 	char *locs_msg;
@@ -33,30 +32,14 @@ struct job {
 	/* allocated at submit, so a worker never has an outcome it cannot
 	 * report */
 	struct upload_result *res;
-	struct job *next;
-};
-
-struct worker {
-	struct upload_pool *p;
-	struct reg *r; /* a clone (threads) or the caller's client (inline) */
-	pthread_t thread;
-	int started;
 };
 
 struct upload_pool {
-	pthread_mutex_t mu;
-	pthread_cond_t work; /* a job, or stop */
-	pthread_cond_t done; /* a result */
-	struct job *head, *tail;
-	size_t running; /* jobs in a worker's hands */
-	struct upload_result *res_head, *res_tail;
-	int stop;
-
+	struct workq *q;
 	struct store *s;
 	struct reg *r;
-	struct worker w[UPLOAD_WORKERS_MAX];
-	int n;	     /* threads */
-	int inline_; /* no threads: jobs run in the caller's thread on r */
+	struct reg *clones[UPLOAD_WORKERS_MAX];
+	int n_clones;
 };
 
 /* A stored blob readable from any offset, for uploads that resume: the
@@ -267,8 +250,10 @@ static int push_one(enum upload_outcome *out, uint64_t *bytes, struct reg *r,
 	return rc;
 }
 
-static void job_free(struct job *j)
+static void job_free(struct workq_item *it)
 {
+	struct job *j = (struct job *)it;
+
 	if (!j)
 		return;
 	free(j->repo);
@@ -287,78 +272,51 @@ void upload_result_free(struct upload_result *res)
 	free(res);
 }
 
-static void lock(struct upload_pool *p)
+static void result_free(struct workq_item *it)
 {
-	if (!p->inline_)
-		pthread_mutex_lock(&p->mu);
+	upload_result_free((struct upload_result *)it);
 }
 
-static void unlock(struct upload_pool *p)
+/* Run a job on worker w's client and post its result (taken from j). */
+static void run_job(void *arg, int w, struct workq_item *it)
 {
-	if (!p->inline_)
-		pthread_mutex_unlock(&p->mu);
-}
-
-/* Run j on r and queue its result (taken from j). */
-static void do_job(struct upload_pool *p, struct reg *r, struct job *j)
-{
+	struct upload_pool *p = arg;
+	struct job *j = (struct job *)it;
+	struct reg *r = workq_threads(p->q) ? p->clones[w] : p->r;
 	struct upload_result *res = j->res;
 	int rc = push_one(&res->outcome, &res->bytes, r, p->s, j);
 
 	j->res = NULL;
 	res->index = j->index;
-	res->next = NULL;
 	if (rc) {
 		res->outcome = UPLOAD_FAILED;
 		res->rc = rc;
 		res->msg = strdup(rv_err_msg());
 	}
 	rv_err_clear();
-	lock(p);
-	if (p->res_tail)
-		p->res_tail->next = res;
-	else
-		p->res_head = res;
-	p->res_tail = res;
-	if (!p->inline_)
-		pthread_cond_broadcast(&p->done);
-	unlock(p);
+	workq_post(p->q, &res->link);
 }
 
-static void *worker_main(void *arg)
+static const struct workq_ops upload_ops = {
+    .run = run_job,
+    .job_free = job_free,
+    .result_free = result_free,
+};
+
+static void clones_free(struct upload_pool *p, int from)
 {
-	struct worker *w = arg;
-	struct upload_pool *p = w->p;
-
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		struct job *j;
-
-		while (!p->stop && !p->head)
-			pthread_cond_wait(&p->work, &p->mu);
-		if (p->stop)
-			break;
-		j = p->head;
-		p->head = j->next;
-		if (!p->head)
-			p->tail = NULL;
-		p->running++;
-		pthread_mutex_unlock(&p->mu);
-		do_job(p, w->r, j);
-		job_free(j);
-		pthread_mutex_lock(&p->mu);
-		p->running--;
-		pthread_cond_broadcast(&p->done);
+	while (p->n_clones > from) {
+		struct reg *c = p->clones[--p->n_clones];
+		reg_stats_add(p->r, c);
+		reg_free(c);
 	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
 }
 
 int upload_pool_new(struct upload_pool **out, struct store *s, struct reg *r,
 		    int workers)
 {
 	struct upload_pool *p = calloc(1, sizeof(*p));
-	sigset_t all, old;
+	int rc;
 
 	*out = NULL;
 	if (!p)
@@ -367,80 +325,42 @@ int upload_pool_new(struct upload_pool **out, struct store *s, struct reg *r,
 	p->r = r;
 	if (workers > UPLOAD_WORKERS_MAX)
 		workers = UPLOAD_WORKERS_MAX;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->done, NULL);
-	/* workers take no signals: the main thread handles them */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (int i = 0; i < workers; i++) {
-		struct worker *w = &p->w[p->n];
-		int rc = reg_clone(&w->r, r, UPLOAD_BUDGET_SHARE);
-
-		if (rc) {
+	while (p->n_clones < workers) {
+		if (reg_clone(&p->clones[p->n_clones], r,
+			      UPLOAD_BUDGET_SHARE)) {
 			/* fewer connections, or one: the restore goes on */
 			rv_debug("blob upload: %s; going on with %d "
 				 "worker(s)",
-				 rv_err_msg(), p->n);
+				 rv_err_msg(), p->n_clones);
 			rv_err_clear();
 			break;
 		}
-		w->p = p;
-		if (pthread_create(&w->thread, NULL, worker_main, w)) {
-			reg_stats_add(r, w->r);
-			reg_free(w->r);
-			w->r = NULL;
-			break;
-		}
-		w->started = 1;
-		p->n++;
+		p->n_clones++;
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (p->n == 0) {
-		p->inline_ = 1;
-		p->w[0].p = p;
-		p->w[0].r = r;
+	rc = workq_start(&p->q, &upload_ops, p, p->n_clones);
+	if (rc) {
+		upload_pool_free(p);
+		return rc;
 	}
-	rv_debug("blob upload: %d worker(s)%s", p->n,
-		 p->inline_ ? " (inline)" : "");
+	clones_free(p, workq_threads(p->q)); /* threads that did not start */
+	rv_debug("blob upload: %d worker(s)%s", p->n_clones,
+		 p->n_clones ? "" : " (inline)");
 	*out = p;
 	return 0;
 }
 
 void upload_pool_free(struct upload_pool *p)
 {
-	struct upload_result *res;
-
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->n; i++) {
-		if (p->w[i].started)
-			pthread_join(p->w[i].thread, NULL);
-		reg_stats_add(p->r, p->w[i].r);
-		reg_free(p->w[i].r);
-	}
-	while (p->head) {
-		struct job *j = p->head;
-		p->head = j->next;
-		job_free(j);
-	}
-	while ((res = p->res_head)) {
-		p->res_head = res->next;
-		upload_result_free(res);
-	}
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->done);
-	pthread_mutex_destroy(&p->mu);
+	workq_free(p->q);
+	clones_free(p, 0);
 	free(p);
 }
 
 int upload_pool_workers(const struct upload_pool *p)
 {
-	return p->n;
+	return workq_threads(p->q);
 }
 
 static char *dup_or_null(const char *str, int *failed)
@@ -471,43 +391,18 @@ int upload_pool_submit(struct upload_pool *p, const struct upload_job *job)
 	j->locs_msg = dup_or_null(job->locs_msg, &failed);
 	j->res = calloc(1, sizeof(*j->res));
 	if (failed || !j->res || !j->repo) {
-		job_free(j);
+		job_free(&j->link);
 		return rv_err_set(RV_NOMEM, "out of memory");
 	}
 	snprintf(j->digest, sizeof(j->digest), "%s", job->digest);
 	j->stored_size = job->stored_size;
 	j->locs_rc = job->locs_rc;
 	j->index = job->index;
-	if (p->inline_) {
-		do_job(p, p->r, j);
-		job_free(j);
-		return 0;
-	}
-	pthread_mutex_lock(&p->mu);
-	if (p->tail)
-		p->tail->next = j;
-	else
-		p->head = j;
-	p->tail = j;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->mu);
+	workq_submit(p->q, &j->link);
 	return 0;
 }
 
 struct upload_result *upload_pool_next(struct upload_pool *p)
 {
-	struct upload_result *res;
-
-	lock(p);
-	while (!p->res_head && !p->inline_ && (p->head || p->running))
-		pthread_cond_wait(&p->done, &p->mu);
-	res = p->res_head;
-	if (res) {
-		p->res_head = res->next;
-		if (!p->res_head)
-			p->res_tail = NULL;
-		res->next = NULL;
-	}
-	unlock(p);
-	return res;
+	return (struct upload_result *)workq_next(p->q, 1);
 }

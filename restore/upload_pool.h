@@ -22,6 +22,8 @@
 #ifndef RESTORE_UPLOAD_POOL_H
 #define RESTORE_UPLOAD_POOL_H
 
+#include "util/workq.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,13 +59,13 @@ enum upload_outcome {
 };
 
 struct upload_result {
+	struct workq_item link; /* first */
 	size_t index;
 	enum upload_outcome outcome;
 	uint64_t bytes; /* UPLOAD_PUSHED: bytes uploaded (the stored size) */
 	int rc;		/* UPLOAD_FAILED: the code */
 	char *msg;	/* UPLOAD_FAILED: its message (malloc'd; may be NULL
 			   when out of memory) */
-	struct upload_result *next;
 };
 
 struct upload_pool;
