@@ -117,6 +117,30 @@ static int unknown_key(const struct cfg_ctx *x, const yaml_node_t *k,
 	return cfg_err(x, k, msg);
 }
 
+/* A key given twice in one mapping: libyaml keeps both, and taking the
+ * last would silently drop the first (and leak what it allocated). The
+ * keys before p are known keys, each once, so the scan stays short. */
+static int dup_key(const struct cfg_ctx *x, const yaml_node_t *m,
+		   const yaml_node_pair_t *p)
+{
+	const char *ks = scalar(yaml_document_get_node(x->doc, p->key));
+	char msg[512];
+
+	for (const yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p;
+	     q++) {
+		const char *qs = scalar(yaml_document_get_node(x->doc, q->key));
+		if (ks && qs && !strcmp(ks, qs)) {
+			snprintf(msg, sizeof(msg),
+				 "key '%.200s' is given twice in the same "
+				 "mapping",
+				 ks);
+			return cfg_err(
+			    x, yaml_document_get_node(x->doc, p->key), msg);
+		}
+	}
+	return 0;
+}
+
 /* One key of a mapping: where its value goes, or why it is refused. */
 enum field_kind { F_STR, F_BOOL, F_LIST, F_INT, F_SECRET, F_RETENTION };
 
@@ -160,6 +184,8 @@ static int parse_fields(void *obj, const struct cfg_ctx *x, yaml_node_t *m,
 			f++;
 		if (!f->key)
 			return unknown_key(x, k, where);
+		if ((rc = dup_key(x, m, p)))
+			return rc;
 		dst = (char *)obj + f->offset;
 		switch (f->kind) {
 		case F_STR:
@@ -307,6 +333,8 @@ static int get_retention(struct cfg_schedule *s, const struct cfg_ctx *x,
 
 		if (!ks)
 			return cfg_err(x, kn, "keys must be strings");
+		if ((rc = dup_key(x, v, p)))
+			return rc;
 		if (!strcmp(ks, "keep_within")) {
 			const char *d = scalar(vn);
 			if (!d)
@@ -652,6 +680,8 @@ static int parse_root(struct config *c, const struct cfg_ctx *x,
 		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
 		const char *ks = scalar(k);
 		int rc = 0;
+		if (ks && (rc = dup_key(x, root, p)))
+			return rc;
 		if (!ks)
 			rc = cfg_err(x, k, "keys must be strings");
 		else if (!strcmp(ks, "catalog"))

@@ -13,6 +13,8 @@ packages=(
 	ceph-mon ceph-osd radosgw ceph-common
 	# the peers bench/run.sh measures regvault against (time is above)
 	restic borgbackup
+	# libFuzzer for the parsers' fuzz targets (fuzz/run.sh)
+	clang
 )
 
 missing=()

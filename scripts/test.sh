@@ -27,11 +27,14 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 	ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE valgrind || status=1
 
 echo "== tests: ThreadSanitizer build (unit + the end-to-end tests with threads)"
-# the tag walk's HEAD threads run for repositories of 32+ tags: 300 is
-# enough and keeps the run short
+# the tag walk's HEAD threads, the blob fetchers and the restore's
+# uploaders run in these; RV_SCALE_TAGS=300 keeps the walk test short
 RV_SCALE_TAGS=300 TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
 	ctest --test-dir build-tsan --output-on-failure -j"$jobs" -LE valgrind \
-	-R 'unit\.|e2e\.test_locks$|e2e\.test_walk_scale$|e2e\.test_backup_restore$|e2e\.test_incremental$' || status=1
+	-R 'unit\.|e2e\.test_locks$|e2e\.test_walk_scale$|e2e\.test_backup_restore$|e2e\.test_incremental$|e2e\.test_kill_resume$|e2e\.test_corrupt_blob$|e2e\.test_restore_map$' || status=1
+
+echo "== fuzzing: every parser of outside input, 10 s each (clang, libFuzzer)"
+bash fuzz/run.sh --seconds "${RV_FUZZ_SECONDS:-10}" --build build-fuzz || status=1
 
 echo "== tests: release build (unit + end-to-end + valgrind)"
 ctest --test-dir build --output-on-failure -j"$jobs" || status=1

@@ -428,6 +428,10 @@ static int list_cb(void *arg, const struct xml_node *n)
 					  "s3 listing has a continuation "
 					  "token of %zu bytes",
 					  n->full_len);
+		if (strlen(n->text) != n->len) /* a NUL from CDATA */
+			return rv_err_set(RV_CORRUPT,
+					  "s3 listing has a continuation "
+					  "token with a NUL");
 		free(page->next_token);
 		page->next_token = strdup(n->text);
 		if (!page->next_token)

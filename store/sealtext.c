@@ -215,10 +215,15 @@ done:
 	return rc;
 }
 
+/* By id, then size: qsort is not stable, so without the tie-break two
+ * entries with one id would come out in either order and the same seal
+ * would format to two texts. */
 static int pack_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct seal_pack *)a)->id,
-		      ((const struct seal_pack *)b)->id);
+	const struct seal_pack *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	return c ? c : (x->size > y->size) - (x->size < y->size);
 }
 
 /* What format refuses to write: the same bounds parse checks. */
