@@ -77,6 +77,12 @@ sed 's/^    url: /    urll: /' "$good" >"$unk2"
 run_rv 2 "unknown registry key" --config "$unk2" snapshots
 expect_msg "unknown registry key" "urll"
 
+step "a key given twice in one mapping (found by fuzz_config: the first value was lost)"
+dup=$RV_WORK/dup-key.yml
+{ cat "$good"; printf 'catalog: %s\n' "$RV_WORK/other.db"; } >"$dup"
+run_rv 2 "duplicate top-level key" --config "$dup" snapshots
+expect_msg "duplicate top-level key" "catalog.*twice"
+
 step "restore of an unknown snapshot"
 rv_config "$RV_WORK/real.yml" src
 rv_run 0 init
