@@ -1,6 +1,7 @@
 #include "cli/cli.h"
 
 #include "catalog/catalog.h"
+#include "maint/maint.h"
 #include "registry/registry.h"
 #include "store/lock.h"
 #include "store/store.h"
@@ -277,7 +278,7 @@ static int check_no_exclusive(struct app *a)
 	int rc = rv_now(&now);
 
 	if (!rc)
-		rc = open_targets(&ts, a->cfg, 0);
+		rc = open_targets(&ts, a->cfg, a->create_targets);
 	if (!rc)
 		rc = store_lock_list(&infos, &n, ts, a->cfg->n_targets,
 				     a->cfg->lock_stale, now);
@@ -312,7 +313,7 @@ int app_lock_targets(struct app *a, int exclusive, const char *command,
 	store_lock_release(a->tlock);
 	a->tlock = NULL;
 	/* handles of its own: the lock's refresh thread uses them */
-	rc = open_targets(&ts, a->cfg, 0);
+	rc = open_targets(&ts, a->cfg, a->create_targets);
 	if (rc)
 		return rc;
 	memset(&o, 0, sizeof(o));
@@ -393,7 +394,7 @@ int app_open_store(struct app *a)
 	size_t pass_len = 0;
 	int rc = cfg_passphrase(&pass, &pass_len, a->cfg);
 	if (!rc)
-		rc = open_targets(&ts, a->cfg, 0);
+		rc = open_targets(&ts, a->cfg, a->create_targets);
 	if (!rc)
 		rc = rv_buf_printf(&staging, "%s.staging", a->cfg->catalog);
 	if (!rc)
@@ -486,4 +487,43 @@ void app_close(struct app *a)
 	a->cat = NULL;
 	a->cfg = NULL;
 	a->lock_fd = -1;
+}
+
+int app_resume(struct app *a)
+{
+	/* we hold the lock: whatever is in staging is a killed run's */
+	size_t removed = 0;
+	int rc = store_staging_clean(a->store, &removed);
+
+	if (!rc && removed)
+		rv_info("removed %zu unfinished file(s) left by an "
+			"interrupted run",
+			removed);
+	if (!rc) {
+		/* packs a killed run put on the targets but never recorded:
+		 * adopt them rather than fetch their blobs again */
+		struct maint_stats ms;
+		memset(&ms, 0, sizeof(ms));
+		rc = maint_adopt(&ms, a->cat, a->store);
+		if (!rc && ms.adopted.n)
+			rv_info("adopted %zu pack(s) left by an interrupted "
+				"run",
+				ms.adopted.n);
+		if (!rc && ms.removable.n)
+			rv_warn("%zu pack(s) on the targets are unknown and do "
+				"not check out; 'regvault repair' lists them",
+				ms.removable.n);
+		if (!rc && ms.vanished.n)
+			rc = rv_err_set(
+			    RV_CORRUPT,
+			    "%zu pack(s) recorded in the catalog are on no "
+			    "target (first: %s): a prune run from another "
+			    "host removed them, or the targets lost them; a "
+			    "backup now could refer to data that is gone. Run "
+			    "'regvault verify' to see what is affected, then "
+			    "'regvault catalog rebuild --from TARGET --force'",
+			    ms.vanished.n, ms.vanished.items[0].what);
+		maint_stats_release(&ms);
+	}
+	return rc;
 }

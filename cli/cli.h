@@ -36,6 +36,9 @@ struct app {
 	struct store *store;
 	int lock_fd;
 	struct store_lock *tlock; /* the lock on the targets, if taken */
+	/* dir targets whose folder is missing are made (repair: a target
+	 * that was lost is written again); others refuse them */
+	int create_targets;
 };
 
 struct command {
@@ -73,6 +76,10 @@ int app_lock_targets(struct app *a, int exclusive, const char *command,
 /* Open the catalog (creating its folder and file when missing) and check
  * it belongs to the opened store, if one is open. */
 int app_open_catalog(struct app *a);
+/* Under the run lock and a lock on the targets: remove what killed runs
+ * left in staging and adopt the packs they put on the targets but never
+ * recorded (RV_CORRUPT when the catalog records packs no target has). */
+int app_resume(struct app *a);
 /* Open every configured target (none created) without unlocking the
  * store: for keyless work. *out is a calloc'd array of n_targets; the
  * caller frees the targets and the array. */

@@ -104,41 +104,8 @@ int cmd_backup(struct app *a, int argc, char **argv)
 		rc = app_lock_targets(a, 0, "backup", 0);
 	if (!rc)
 		rc = app_open_catalog(a);
-	if (!rc) {
-		/* we hold the lock: whatever is in staging is a killed run's */
-		size_t removed = 0;
-		rc = store_staging_clean(a->store, &removed);
-		if (!rc && removed)
-			rv_info("removed %zu unfinished pack(s) left by an "
-				"interrupted run",
-				removed);
-	}
-	if (!rc) {
-		/* packs a killed run put on the targets but never recorded:
-		 * adopt them rather than fetch their blobs again */
-		struct maint_stats ms;
-		memset(&ms, 0, sizeof(ms));
-		rc = maint_adopt(&ms, a->cat, a->store);
-		if (!rc && ms.adopted.n)
-			rv_info("adopted %zu pack(s) left by an interrupted "
-				"run",
-				ms.adopted.n);
-		if (!rc && ms.removable.n)
-			rv_warn("%zu pack(s) on the targets are unknown and do "
-				"not check out; 'regvault repair' lists them",
-				ms.removable.n);
-		if (!rc && ms.vanished.n)
-			rc = rv_err_set(
-			    RV_CORRUPT,
-			    "%zu pack(s) recorded in the catalog are on no "
-			    "target (first: %s): a prune run from another "
-			    "host removed them, or the targets lost them; a "
-			    "backup now could refer to data that is gone. Run "
-			    "'regvault verify' to see what is affected, then "
-			    "'regvault catalog rebuild --from TARGET --force'",
-			    ms.vanished.n, ms.vanished.items[0].what);
-		maint_stats_release(&ms);
-	}
+	if (!rc)
+		rc = app_resume(a);
 	if (rc)
 		return cli_fail(rc);
 

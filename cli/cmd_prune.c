@@ -26,7 +26,7 @@ static int print_json(const struct prune_result *r, int dry_run)
 						r->pending[i].why));
 	doc = json_pack(
 	    "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:o}",
+	    "s:I, s:I, s:I, s:I, s:I, s:o}",
 	    "dry_run", dry_run, "packs_total", (json_int_t)r->packs_total,
 	    "bytes_total", (json_int_t)r->bytes_total, "packs_deleted",
 	    (json_int_t)r->packs_deleted, "bytes_deleted",
@@ -41,7 +41,8 @@ static int print_json(const struct prune_result *r, int dry_run)
 	    (json_int_t)r->snapshots_resealed, "copies_deleted",
 	    (json_int_t)r->copies_deleted, "bytes_freed",
 	    (json_int_t)r->copies_bytes, "entries_moved",
-	    (json_int_t)r->entries_moved, "pending", pending);
+	    (json_int_t)r->entries_moved, "packs_kept_for_others",
+	    (json_int_t)r->packs_foreign, "pending", pending);
 	return cli_print_json(doc);
 }
 
@@ -143,6 +144,10 @@ int cmd_prune(struct app *a, int argc, char **argv)
 		rc = app_lock_targets(a, !o.dry_run, "prune", 0);
 	if (!rc)
 		rc = app_open_catalog(a);
+	/* what killed runs left (a repack's unfinished or unrecorded pack):
+	 * cleaned and adopted first, so this prune judges it too */
+	if (!rc && !o.dry_run)
+		rc = app_resume(a);
 	if (!rc)
 		rc = maint_prune(&r, a->cat, a->store, &o);
 	if (!rc) {

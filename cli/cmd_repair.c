@@ -78,6 +78,7 @@ int cmd_repair(struct app *a, int argc, char **argv)
 	if (optind < argc)
 		return cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
 	rc = app_load_config(a);
+	a->create_targets = !dry_run;
 	if (!rc)
 		rc = app_lock(a);
 	if (!rc)

@@ -57,8 +57,9 @@ static const struct command commands[] = {
      "[--report FILE] | verify --history [--json]",
      "check that the snapshots can still be restored (quick: every pack is "
      "there; hash, the default: every pack hashes to its id, no key needed; "
-     "deep: every chunk and blob checks out) and say what is at risk; exit 6 "
-     "when everything damaged can be repaired from another target"},
+     "deep: every chunk and blob checks out) and say what is at risk and "
+     "whether 'regvault repair' can mend it from another target; exit 4 "
+     "when anything is damaged"},
     {"key", cmd_key,
      "key add [--passphrase-file FILE] | key list [--json] | key remove ID",
      "manage key slots: another passphrase or key file opens the same "

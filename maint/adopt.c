@@ -86,6 +86,7 @@ static int adopt_one(struct maint_rec *r, const struct maint_listing *l,
 	struct rv_strlist good = RV_STRLIST_INIT;
 	struct pack_index *keep = NULL;
 	uint64_t keep_size = 0;
+	size_t src = 0;
 	char name[96];
 	int rc = 0;
 
@@ -114,6 +115,7 @@ static int adopt_one(struct maint_rec *r, const struct maint_listing *l,
 		if (!keep) {
 			keep = ix;
 			keep_size = size;
+			src = t;
 		} else {
 			pack_index_free(ix);
 		}
@@ -132,6 +134,39 @@ static int adopt_one(struct maint_rec *r, const struct maint_listing *l,
 			if (rc)
 				goto done;
 		}
+		goto done;
+	}
+	/* a run that died while putting the pack left it on fewer targets
+	 * than the write policy asks: copy it to the others first, or leave
+	 * it unadopted (its blobs are fetched again) */
+	for (size_t t = 0; !dry_run && t < l->n &&
+			   good.n < store_write_needed(r->s);
+	     t++) {
+		if (rv_strlist_has(&good, store_target_name(r->s, t)))
+			continue;
+		rc = store_pack_copy(r->s, src, t, id);
+		if (rc == RV_NOMEM)
+			goto done;
+		if (rc) {
+			rv_warn("pack %.12s left by an interrupted run: cannot "
+				"copy it to target '%s': %s",
+				id, store_target_name(r->s, t), rv_err_msg());
+			rc = 0;
+			continue;
+		}
+		rc = rv_strlist_add(&good, store_target_name(r->s, t));
+		if (rc)
+			goto done;
+	}
+	if (!dry_run && good.n < store_write_needed(r->s)) {
+		rv_warn("pack %.12s left by an interrupted run is on %zu "
+			"target(s), the write policy needs %zu: not adopted "
+			"(its blobs are fetched again)",
+			id, good.n, store_write_needed(r->s));
+		rc = maint_list_add(&r->st->skipped, name, NULL,
+				    "on %zu target(s), %zu needed: not "
+				    "adopted",
+				    good.n, store_write_needed(r->s));
 		goto done;
 	}
 	rc = maint_list_add(&r->st->adopted, name, NULL,

@@ -5,6 +5,7 @@
 #include "catalog/catalog.h"
 #include "maint/seals.h"
 #include "store/pack.h"
+#include "store/sealtext.h"
 #include "store/store.h"
 #include "store/target.h"
 #include "util/buf.h"
@@ -301,6 +302,62 @@ static enum fate pack_fate(const struct cat_prune_pack *pk, int threshold)
 	return KEEP;
 }
 
+/* The packs that snapshots this catalog does not know need: every seal on
+ * the targets whose snapshot is not ours names them (another host's
+ * catalog, or one not yet rebuilt). Prune never deletes those, whatever
+ * this catalog says (a backup may have adopted them). */
+static int foreign_packs(struct rv_set *out, struct pr *p)
+{
+	struct rv_strlist names = RV_STRLIST_INIT;
+	struct rv_set ours = RV_SET_INIT, seen = RV_SET_INIT;
+	struct cat_snapshot *snaps = NULL;
+	size_t n_snaps = 0;
+	int rc = cat_snapshot_list(&snaps, &n_snaps, p->c);
+
+	for (size_t i = 0; !rc && i < n_snaps; i++)
+		if (rv_set_add(&ours, snaps[i].id, 64) < 0)
+			rc = rv_err_set(RV_NOMEM, "out of memory");
+	for (size_t t = 0; !rc && t < store_target_count(p->s); t++) {
+		rv_strlist_release(&names);
+		rc = target_list(store_target(p->s, t), "seals/", &names);
+		if (rc)
+			break;
+		for (size_t i = 0; !rc && i < names.n; i++) {
+			const char *id = names.items[i] + strlen("seals/");
+			struct seal_text st;
+			int r;
+
+			if (strlen(id) != 64 || rv_set_has(&ours, id, 64))
+				continue;
+			r = rv_set_add(&seen, id, 64);
+			if (r <= 0) {
+				rc = r < 0 ? rv_err_set(RV_NOMEM, "out of memory")
+					   : 0;
+				continue;
+			}
+			r = store_seal_read(&st, p->s, id);
+			if (r == RV_NOMEM)
+				rc = r;
+			else if (r)
+				rv_warn("prune: the seal of snapshot %.12s "
+					"(not in this catalog) cannot be read "
+					"(%s); its packs are not known",
+					id, rv_err_msg());
+			for (size_t k = 0; !r && !st.forgotten && k < st.n_packs;
+			     k++)
+				if (rv_set_add(out, st.packs[k].id, 64) < 0)
+					rc = rv_err_set(RV_NOMEM,
+							"out of memory");
+			seal_text_release(&st);
+		}
+	}
+	rv_strlist_release(&names);
+	rv_set_release(&ours);
+	rv_set_release(&seen);
+	free(snaps);
+	return rc;
+}
+
 /* Dry run: the counts of what would drop, from a rolled-back transaction. */
 static int count_dead(struct pr *p)
 {
@@ -317,6 +374,7 @@ int maint_prune(struct prune_result *out, struct cat *c, struct store *s,
 		const struct prune_opts *o)
 {
 	struct cat_prune_pack *packs = NULL;
+	struct rv_set foreign = RV_SET_INIT;
 	enum fate *fates = NULL;
 	struct pr p;
 	size_t n = 0, going = 0;
@@ -342,8 +400,19 @@ int maint_prune(struct prune_result *out, struct cat *c, struct store *s,
 	fates = calloc(n ? n : 1, sizeof(*fates));
 	if (!rc && !fates)
 		rc = rv_err_set(RV_NOMEM, "out of memory");
+	if (!rc)
+		rc = foreign_packs(&foreign, &p);
 	for (size_t i = 0; !rc && i < n; i++) {
 		fates[i] = pack_fate(&packs[i], threshold);
+		if (fates[i] != KEEP &&
+		    rv_set_has(&foreign, packs[i].pack_id, 64)) {
+			rv_info("prune: pack %.12s is kept: a snapshot this "
+				"catalog does not know (another host's) needs "
+				"it",
+				packs[i].pack_id);
+			fates[i] = KEEP;
+			out->packs_foreign++;
+		}
 		out->packs_total++;
 		out->bytes_total += packs[i].size;
 		if (fates[i] == DROP) {
@@ -403,6 +472,7 @@ int maint_prune(struct prune_result *out, struct cat *c, struct store *s,
 		rc = delete_queued(&p);
 done:
 	cat_prune_end(c);
+	rv_set_release(&foreign);
 	rv_set_release(&p.carried);
 	rv_buf_release(&p.chunk);
 	free(fates);

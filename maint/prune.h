@@ -92,6 +92,9 @@ struct prune_result {
 	uint64_t packs_total, bytes_total;	 /* recorded before */
 	uint64_t packs_deleted, bytes_deleted;	 /* dropped whole */
 	uint64_t packs_repacked, bytes_repacked; /* dropped after repack */
+	/* packs this catalog would drop that a snapshot of another catalog
+	 * (host) needs, by the seals on the targets: kept */
+	uint64_t packs_foreign;
 	uint64_t packs_written, bytes_written;	 /* new packs */
 	uint64_t chunks_moved, entries_moved;
 	uint64_t manifests_dropped, blobs_dropped;

@@ -568,7 +568,9 @@ static int snap_by_sequence(const void *a, const void *b)
  * its text replaced: forget and prune re-sign seals and keep the old
  * hashes in "former"). A gap or a wrong link means a seal was deleted,
  * rolled back or forged. Two seals with one number (an interrupted backup
- * whose seal was put but whose catalog commit failed) are noted only. */
+ * whose seal was put but whose catalog commit failed, or two hosts with
+ * catalogs of their own writing to one store: the chain forks) are noted
+ * only; a seal may link to any seal of the number before it. */
 static int check_chain(struct verify *v)
 {
 	struct vsnap *sorted = NULL;
@@ -618,13 +620,18 @@ static int check_chain(struct verify *v)
 				      "%lld follows %lld (a snapshot was "
 				      "deleted or rolled back)",
 				      cur->sequence, prev->sequence);
-		} else if (!vsnap_has_hash(prev, cur->previous)) {
-			/* a fork after a duplicate number may link to the
-			 * other seal of that number */
-			int linked =
-			    i >= 2 &&
-			    sorted[i - 2].sequence == prev->sequence &&
-			    vsnap_has_hash(&sorted[i - 2], cur->previous);
+		} else {
+			/* any seal of the number before will do: numbers
+			 * repeat where chains fork (an interrupted backup,
+			 * or two hosts, each with its catalog, backing up
+			 * into one store) */
+			int linked = 0;
+
+			for (size_t k = i; !linked && k-- > 0 &&
+					   sorted[k].sequence >= prev->sequence;)
+				linked = sorted[k].sequence == prev->sequence &&
+					 vsnap_has_hash(&sorted[k],
+							cur->previous);
 			if (!linked) {
 				v->r->lost_other = 1;
 				rc = list_add(&v->r->problems, what, NULL,

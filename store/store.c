@@ -389,12 +389,31 @@ done:
 
 /* Try every key slot (each name once, from whichever target serves it)
  * until one opens with the passphrase. */
+/* 1 when a key slot's bytes hash to its name (keys/<first 16 hex of
+ * their sha256>), 0 when not; a name of another shape is not judged. */
+static int slot_hash_ok(const char *name, const void *data, size_t len)
+{
+	const char *id = name + strlen("keys/");
+	unsigned char sha[32];
+	char hex[65];
+	int rc;
+
+	if (strncmp(name, "keys/", 5) || !store_hex_ok(id, 16))
+		return 1;
+	rc = rv_sha256_buf(sha, data, len);
+	if (rc)
+		return rc;
+	rv_hex_encode(hex, sha, 8);
+	return strcmp(hex, id) == 0;
+}
+
 static int store_unlock(struct store *s, struct target **targets, size_t n,
 			const char *passphrase, size_t pass_len)
 {
 	struct rv_strlist tried = RV_STRLIST_INIT, names = RV_STRLIST_INIT;
 	struct rv_buf slot = RV_BUF_INIT(STORE_SLOT_MAX);
 	size_t n_wrong = 0, n_bad = 0;
+	char first_bad[256] = "";
 	int rc = 0, io_err = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -426,6 +445,25 @@ static int store_unlock(struct store *s, struct target **targets, size_t n,
 				io_err = rc;
 				continue;
 			}
+			/* a slot is named by the hash of its bytes: a copy
+			 * that does not hash to its name is damaged, and
+			 * another target's copy is tried instead */
+			rc = slot_hash_ok(name, slot.data, slot.len);
+			if (rc < 0)
+				goto done;
+			if (rc == 0) {
+				rv_warn("key slot '%s' on target '%s' is damaged "
+					"(its bytes do not hash to its name); "
+					"trying the other targets' copies "
+					"('regvault repair' mends it)",
+					name, targets[i]->name);
+				if (!first_bad[0])
+					snprintf(first_bad, sizeof(first_bad),
+						 "'%s' on target '%s'", name,
+						 targets[i]->name);
+				n_bad++;
+				continue;
+			}
 			rc = rv_strlist_add(&tried, name);
 			if (rc)
 				goto done;
@@ -445,6 +483,10 @@ static int store_unlock(struct store *s, struct target **targets, size_t n,
 				rv_warn("skipping key slot '%s' on target "
 					"'%s': %s",
 					name, targets[i]->name, rv_err_msg());
+				if (!first_bad[0])
+					snprintf(first_bad, sizeof(first_bad),
+						 "'%s' on target '%s'", name,
+						 targets[i]->name);
 				n_bad++;
 			} else {
 				goto done;
@@ -456,9 +498,10 @@ tried_all:
 		rc = rv_err_set(RV_KEY, "wrong passphrase for store %s", s->id);
 	else if (n_bad)
 		rc = rv_err_set(RV_CORRUPT,
-				"every key slot of store %s is corrupt; "
-				"restore keys/ from another copy",
-				s->id);
+				"no key slot of store %s can be used: every "
+				"copy is damaged (first: %s); restore keys/ "
+				"from another copy of the store",
+				s->id, first_bad);
 	else if (io_err)
 		rc = rv_err_set(io_err, "cannot read any key slot of store %s",
 				s->id);
@@ -588,9 +631,14 @@ int store_staging_clean(struct store *s, size_t *removed)
 						      "folder '%s'",
 						      s->staging_dir);
 	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, ".pack.", 6))
+		/* temporary files: unfinished packs, a repair's or an
+		 * adoption's copies */
+		if (e->d_name[0] != '.' ||
+		    (e->d_type != DT_REG && e->d_type != DT_UNKNOWN))
 			continue;
 		if (unlinkat(dirfd(d), e->d_name, 0) < 0) {
+			if (errno == EISDIR || errno == EPERM)
+				continue; /* a folder after all */
 			rc = rv_err_errno(RV_IO, errno,
 					  "cannot remove '%s/%s'",
 					  s->staging_dir, e->d_name);
@@ -651,7 +699,12 @@ int store_chunk_id(unsigned char out[32], const struct store *s,
 /* How many targets must take a write. */
 static size_t store_needed(const struct store *s)
 {
-	return s->quorum ? s->quorum : s->n_targets;
+	return s->quorum && s->quorum < s->n_targets ? s->quorum : s->n_targets;
+}
+
+size_t store_write_needed(const struct store *s)
+{
+	return store_needed(s);
 }
 
 void store_put_note(struct store_put_tally *t, const struct store *s,

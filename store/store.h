@@ -52,8 +52,8 @@ int store_open(struct store **out, struct target **targets, size_t n,
 	       const char *staging_dir);
 void store_free(struct store *s);
 
-/* Remove temporary pack files that a killed run left in the staging
- * folder (they were never recorded anywhere). Call only while holding the
+/* Remove temporary files ('.'-names: unfinished packs, copies) that a
+ * killed run left in the staging folder (never recorded anywhere). Call only while holding the
  * run lock: a concurrent writer's open pack lives there too. Returns the
  * number removed in *removed. */
 int store_staging_clean(struct store *s, size_t *removed);
@@ -68,6 +68,8 @@ int store_format(const struct store *s);
 int store_chunker_new(struct chunker **out, const struct store *s);
 /* Succeed when at least n targets take a write (0 or n >= count: all). */
 void store_set_quorum(struct store *s, size_t n);
+/* How many targets a write must reach (the write policy). */
+size_t store_write_needed(const struct store *s);
 size_t store_target_count(const struct store *s);
 const char *store_target_name(const struct store *s, size_t i);
 
@@ -254,6 +256,12 @@ const unsigned char *store_public_key(const struct store *s);
  * should stop the caller: RV_NOMEM, a failed write to fd. */
 int store_pack_hash(enum store_copy *state, uint64_t *size, struct store *s,
 		    size_t i, const char *pack_id, int fd);
+
+/* Copy pack_id from target `from` to target `to` through a temporary
+ * file in the staging folder: the source copy must hash to its id
+ * (RV_CORRUPT otherwise, nothing put), the file is fsynced, then put. */
+int store_pack_copy(struct store *s, size_t from, size_t to,
+		    const char *pack_id);
 
 /* store_read_chunk from target i only, without trying the others:
  * RV_NOTFOUND when it lacks the pack, RV_CORRUPT when the chunk is short,

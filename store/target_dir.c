@@ -15,9 +15,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +31,8 @@
 struct target_dir {
 	struct target base;
 	char *root;
+	dev_t root_dev; /* the folder opened: a put into anything else */
+	ino_t root_ino; /* (unmounted, removed, replaced) is refused */
 };
 
 static struct target_dir *to_dir(struct target *t)
@@ -163,15 +167,103 @@ static int dir_copy(const struct target *t, const char *name, int fd,
 	return rc;
 }
 
-/* The path name gets and its folder, made if missing. */
+/* This host, as 8 hex digits (FNV-1a of its name) in temporary names. */
+static unsigned host_tag(void)
+{
+	char host[256] = "";
+	unsigned h = 2166136261u;
+
+	gethostname(host, sizeof(host) - 1);
+	for (const char *p = host; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h;
+}
+
+/* A temporary file of a writer on this host that is no longer running:
+ * ".<name>.<pid>-<host>.XXXXXX". */
+static int temp_is_orphan(const char *fname, unsigned me)
+{
+	const char *end = strrchr(fname, '.'), *p;
+	long pid;
+	unsigned host;
+	char tail;
+
+	if (fname[0] != '.' || !end || end == fname)
+		return 0;
+	for (p = end - 1; p > fname && *p != '.'; p--)
+		;
+	if (p == fname ||
+	    sscanf(p + 1, "%ld-%8x%c", &pid, &host, &tail) != 3 ||
+	    tail != '.' || host != me || pid <= 0 || pid == (long)getpid())
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Remove the orphan temporary files in one folder (best effort). */
+static void sweep_folder(const char *path, unsigned me)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+
+	if (!dir)
+		return;
+	while ((e = readdir(dir)))
+		if (temp_is_orphan(e->d_name, me))
+			(void)unlinkat(dirfd(dir), e->d_name, 0);
+	closedir(dir);
+}
+
+/* Temporary files that writers on this host killed mid-put left (a put
+ * is a temporary file renamed into place): they are never listed, so
+ * nothing else would ever remove them. Those of live writers and of
+ * other hosts are left alone. */
+static void dir_sweep(struct target_dir *d)
+{
+	static const char *const folders[] = {"", "/locks", "/seals",
+					      "/snapshots", "/keys"};
+	unsigned me = host_tag();
+	size_t n = strlen(d->root) + 16;
+	char *path = malloc(n);
+
+	if (!path)
+		return;
+	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
+		snprintf(path, n, "%s%s", d->root, folders[i]);
+		sweep_folder(path, me);
+	}
+	for (int i = 0; i < 256; i++) {
+		snprintf(path, n, "%s/packs/%02x", d->root, i);
+		sweep_folder(path, me);
+	}
+	free(path);
+}
+
+/* The path name gets and its folder, made if missing below the root.
+ * The root itself must still be the folder opened: a target unmounted or
+ * removed mid-run is an error, never re-created empty. */
 static int dir_place(struct target_dir *d, const char *name, char **final,
 		     char **folder)
 {
+	struct stat st;
+	int rc;
+
+	if (stat(d->root, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_dev != d->root_dev || st.st_ino != d->root_ino)
+		return rv_err_set(RV_IO,
+				  "target '%s': folder '%s' is gone or is no "
+				  "longer the one opened (unmounted or "
+				  "removed?); mount or restore it, then run "
+				  "again",
+				  d->base.name, d->root);
 	*final = dir_path(d, name);
 	*folder = *final ? rv_fs_dirname(*final) : NULL;
 	if (!*folder)
 		return rv_err_set(RV_NOMEM, "out of memory");
-	return rv_fs_mkdirs(*folder, 0700);
+	rc = rv_fs_mkdirs(*folder, 0700);
+	if (rc && rc != RV_NOMEM)
+		rc = rv_err_set(rc, "target '%s': %s", d->base.name,
+				rv_err_msg());
+	return rc;
 }
 
 /* Write name from src_fd (when >= 0) or from data, atomically. */
@@ -190,7 +282,15 @@ static int dir_put(struct target *t, const char *name, int src_fd,
 	if (rc)
 		goto done;
 	base = strrchr(name, '/');
-	rc = rv_fs_tmpfile(&fd, &tmp, folder, base ? base + 1 : name);
+	{
+		char prefix[160];
+
+		/* ".<name>.<pid>-<host>.XXXXXX": who wrote it, so a
+		 * killed writer's file can be told from a live one's */
+		snprintf(prefix, sizeof(prefix), "%.100s.%ld-%08x",
+			 base ? base + 1 : name, (long)getpid(), host_tag());
+		rc = rv_fs_tmpfile(&fd, &tmp, folder, prefix);
+	}
 	if (rc)
 		goto done;
 	if (src_fd >= 0)
@@ -623,6 +723,9 @@ int target_dir_open(struct target **out, const char *name, const char *path,
 				name, d->root);
 		goto fail;
 	}
+	d->root_dev = st.st_dev;
+	d->root_ino = st.st_ino;
+	dir_sweep(d);
 	*out = &d->base;
 	return 0;
 fail:

@@ -14,6 +14,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,38 @@ void store_flushed_free(struct store_flushed *f)
 		return;
 	pack_writer_free(f->priv);
 	free(f);
+}
+
+int store_pack_copy(struct store *s, size_t from, size_t to,
+		    const char *pack_id)
+{
+	enum store_copy state = STORE_COPY_FAILED;
+	uint64_t size = 0;
+	char *tmp = NULL, name[96];
+	int fd = -1, rc;
+
+	snprintf(name, sizeof(name), "packs/%.2s/%s", pack_id, pack_id);
+	rc = rv_fs_mkdirs(s->staging_dir, 0700);
+	if (!rc)
+		rc = rv_fs_tmpfile(&fd, &tmp, s->staging_dir, "copy");
+	if (rc)
+		return rc;
+	rc = store_pack_hash(&state, &size, s, from, pack_id, fd);
+	if (!rc && state == STORE_COPY_FAILED)
+		rc = rv_err_set(RV_IO, "%s", rv_err_msg());
+	else if (!rc && state != STORE_COPY_GOOD)
+		rc = rv_err_set(RV_CORRUPT,
+				"pack %s on target '%s' does not check out; "
+				"not copied",
+				pack_id, s->targets[from]->name);
+	if (!rc && fsync(fd) < 0)
+		rc = rv_err_errno(RV_IO, errno, "cannot write '%s'", tmp);
+	close(fd);
+	if (!rc)
+		rc = target_move_file(s->targets[to], name, tmp);
+	unlink(tmp);
+	free(tmp);
+	return rc;
 }
 
 /* ---- the store's own writer ------------------------------------------ */

@@ -5,7 +5,9 @@
  *		[--port-file F] [--cut-bytes K] [--cut-first] [--cut-every N]
  *		[--cut-mode fin|rst|short|mix] [--every-429 N] [--every-503 M]
  *		[--retry-after S] [--strip-range] [--cut-patch K]
- *		[--cut-patch-max N]
+ *		[--cut-patch-max N] [--every-500 N] [--xml-errors]
+ *		[--cut-any-path] [--cut-put K] [--cut-put-every N]
+ *		[--cut-put-max N] [--throttle-kbps R]
  *
  * It listens on 127.0.0.1 (port P, or one the system picks: printed on
  * stdout and written to --port-file), and forwards each request to the
@@ -32,12 +34,31 @@
  * --cut-patch-max N: at most N such cuts in the run (a registry that loses
  * a cut upload makes the client start a new one, whose first PATCH would
  * be cut again).
+ * For other HTTP servers (an S3 endpoint), with any path:
+ * --every-500 N: every Nth request is answered 500 Internal Server Error,
+ *   unless it got a 429 or a 503.
+ * --xml-errors: the 429/503/500 bodies are S3 error documents (<Error>
+ *   with SlowDown, ServiceUnavailable, InternalError) instead of registry
+ *   JSON.
+ * --cut-any-path: the GET cuts (--cut-first, --cut-every, --cut-bytes,
+ *   --cut-mode) apply to a GET of any path, not only registry blobs;
+ *   --cut-first remembers the path without its query.
+ * --cut-put K: a PUT whose Content-Length is above K gets its head and
+ *   only K body bytes forwarded, then both connections are closed: the
+ *   first PUT of each path (query included: each multipart part is its
+ *   own path), and with --cut-put-every N every Nth PUT above K as well;
+ *   --cut-put-max N: at most N such cuts in the run.
+ * --throttle-kbps R: response bodies with a Content-Length are relayed at
+ *   most R KiB/s per connection (a slow server, so a test can act while a
+ *   run is in the middle).
  * Every request gets one line in the log (appended, flushed at once):
  *	pass GET /v2/... 200
  *	429 GET /v2/...
  *	503 HEAD /v2/...
  *	cut GET /v2/a/blobs/sha256:... 65536 of 2100000 fin
  *	cut PATCH /v2/a/blobs/uploads/<id> 300000 of 1048576
+ *	500 PUT /bucket/key
+ *	cut PUT /bucket/key 65536 of 33554432
  * A thread per client connection. SIGTERM or SIGINT ends it.
  */
 #include <errno.h>
@@ -53,6 +74,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HEAD_MAX 65536	  /* request or response head */
@@ -78,6 +100,13 @@ struct opts {
 	int strip_range;
 	int64_t cut_patch;
 	long cut_patch_max;
+	long every_500;
+	int xml_errors;
+	int cut_any_path;
+	int64_t cut_put;
+	long cut_put_every;
+	long cut_put_max;
+	long throttle_kbps;
 };
 
 /* Shared by the connection threads, under lock. */
@@ -92,6 +121,10 @@ struct state {
 	char *patch_seen[CUT_SEEN_MAX]; /* upload ids, for --cut-patch */
 	size_t n_patch_seen;
 	long patch_cuts;
+	char *put_seen[CUT_SEEN_MAX]; /* paths, for --cut-put */
+	size_t n_put_seen;
+	uint64_t puts;
+	long put_cuts;
 };
 
 static struct opts O;
@@ -217,6 +250,36 @@ static int io_copy(struct io *io, int fd, uint64_t n)
 			return -1;
 		io->off += k;
 		n -= k;
+	}
+	return 0;
+}
+
+/* io_copy at most rate KiB/s (0: no limit). */
+static int io_copy_rate(struct io *io, int fd, uint64_t n, long rate)
+{
+	if (rate <= 0)
+		return io_copy(io, fd, n);
+	while (n) {
+		size_t k;
+		struct timespec ts;
+		uint64_t us;
+
+		if (io->off == io->len && io_fill(io) <= 0)
+			return -1;
+		k = io->len - io->off;
+		if (k > n)
+			k = (size_t)n;
+		if (k > 16384)
+			k = 16384;
+		if (write_all(fd, io->buf + io->off, k))
+			return -1;
+		io->off += k;
+		n -= k;
+		us = (uint64_t)k * 1000000u / ((uint64_t)rate * 1024u);
+		ts.tv_sec = (time_t)(us / 1000000u);
+		ts.tv_nsec = (long)(us % 1000000u) * 1000;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
 	}
 	return 0;
 }
@@ -452,6 +515,34 @@ static int patch_first(const char *id, size_t n)
 	return first;
 }
 
+/* Should this PUT (path with its query) be cut (then count it)? */
+static int put_cut(const char *path)
+{
+	int cut = 0;
+	size_t i;
+
+	pthread_mutex_lock(&S.lock);
+	S.puts++;
+	for (i = 0; i < S.n_put_seen; i++)
+		if (!strcmp(S.put_seen[i], path))
+			break;
+	if (i == S.n_put_seen && S.n_put_seen < CUT_SEEN_MAX) {
+		S.put_seen[i] = strdup(path);
+		if (S.put_seen[i]) {
+			S.n_put_seen++;
+			cut = 1;
+		}
+	}
+	if (O.cut_put_every > 0 && S.puts % (uint64_t)O.cut_put_every == 0)
+		cut = 1;
+	if (cut && O.cut_put_max > 0 && S.put_cuts >= O.cut_put_max)
+		cut = 0;
+	if (cut)
+		S.put_cuts++;
+	pthread_mutex_unlock(&S.lock);
+	return cut;
+}
+
 /* Decide the fault for request number n. */
 static int request_fault(void)
 {
@@ -464,6 +555,8 @@ static int request_fault(void)
 		return 429;
 	if (O.every_503 > 0 && n % (uint64_t)O.every_503 == 0)
 		return 503;
+	if (O.every_500 > 0 && n % (uint64_t)O.every_500 == 0)
+		return 500;
 	return 0;
 }
 
@@ -527,24 +620,44 @@ static int upstream_connect(void)
 
 static void send_fault(int fd, int status, int close_after)
 {
-	char out[512];
+	char out[1024];
 	const char *body =
 	    status == 429
 		? "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":"
 		  "\"fault proxy: slow down\"}]}"
 		: "{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":"
 		  "\"fault proxy: try again\"}]}";
+	const char *type = "application/json";
+	const char *reason = status == 429   ? "Too Many Requests"
+			     : status == 500 ? "Internal Server Error"
+					     : "Service Unavailable";
 	char ra[64] = "";
 	int n;
 
+	if (status == 500)
+		body = "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":"
+		       "\"fault proxy: internal error\"}]}";
+	if (O.xml_errors) {
+		type = "application/xml";
+		body = status == 429
+			   ? "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+			     "<Error><Code>SlowDown</Code><Message>fault "
+			     "proxy: slow down</Message></Error>"
+		       : status == 500
+			   ? "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+			     "<Error><Code>InternalError</Code><Message>"
+			     "fault proxy: internal error</Message></Error>"
+			   : "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+			     "<Error><Code>ServiceUnavailable</Code><Message>"
+			     "fault proxy: try again</Message></Error>";
+	}
 	if (status == 429)
 		snprintf(ra, sizeof(ra), "Retry-After: %ld\r\n", O.retry_after);
-	n = snprintf(
-	    out, sizeof(out),
-	    "HTTP/1.1 %d %s\r\n%sContent-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n%s\r\n%s",
-	    status, status == 429 ? "Too Many Requests" : "Service Unavailable",
-	    ra, strlen(body), close_after ? "Connection: close\r\n" : "", body);
+	n = snprintf(out, sizeof(out),
+		     "HTTP/1.1 %d %s\r\n%sContent-Type: %s\r\n"
+		     "Content-Length: %zu\r\n%s\r\n%s",
+		     status, reason, ra, type, strlen(body),
+		     close_after ? "Connection: close\r\n" : "", body);
 	if (n > 0 && (size_t)n < sizeof(out))
 		write_all(fd, out, (size_t)n);
 }
@@ -570,7 +683,7 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 	struct head rq, rs;
 	size_t hlen, n, idlen;
 	const char *digest, *id = NULL;
-	int fault, cut = -1, rc, cut_patch = 0;
+	int fault, cut = -1, rc, cut_patch = 0, cut_put = 0;
 
 	rc = io_head(cl, head, HEAD_MAX, &hlen);
 	if (rc)
@@ -607,14 +720,18 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 	    rq.content_length > O.cut_patch &&
 	    (idlen = upload_id(&id, rq.path)) > 0)
 		cut_patch = patch_first(id, idlen);
-	if (cut_patch) {
+	if (O.cut_put >= 0 && !strcmp(rq.method, "PUT") && !rq.chunked &&
+	    rq.content_length > O.cut_put)
+		cut_put = put_cut(rq.path);
+	if (cut_patch || cut_put) {
+		int64_t keep = cut_put ? O.cut_put : O.cut_patch;
 		/* the head and K body bytes reach the registry, then both
 		 * connections close: the rest of the body never comes */
 		rc = write_all(up->fd, out, n);
 		if (!rc)
-			rc = io_copy(cl, up->fd, (uint64_t)O.cut_patch);
+			rc = io_copy(cl, up->fd, (uint64_t)keep);
 		logf_("cut %s %s %lld of %lld%s", rq.method, rq.path,
-		      (long long)O.cut_patch, (long long)rq.content_length,
+		      (long long)keep, (long long)rq.content_length,
 		      rc ? " (short: the client or registry went first)" : "");
 		close(up->fd);
 		up->fd = -1;
@@ -628,7 +745,7 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 			return -1;
 	} while (rs.status >= 100 && rs.status < 200);
 
-	digest = blob_digest(rq.path);
+	digest = O.cut_any_path ? rq.path : blob_digest(rq.path);
 	if (digest && !strcmp(rq.method, "GET") &&
 	    (rs.status == 200 || rs.status == 206) && !rs.chunked &&
 	    rs.content_length > O.cut_bytes && O.cut_bytes > 0)
@@ -666,7 +783,8 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 	} else if (rs.chunked) {
 		rc = io_copy_chunked(up, cl->fd);
 	} else if (rs.content_length >= 0) {
-		rc = io_copy(up, cl->fd, (uint64_t)rs.content_length);
+		rc = io_copy_rate(up, cl->fd, (uint64_t)rs.content_length,
+				  O.throttle_kbps);
 	} else {
 		io_copy_eof(up, cl->fd);
 		rs.close = 1;
@@ -724,7 +842,10 @@ static void usage(void)
 		"[--cut-mode fin|rst|short|mix]\n"
 		"       [--every-429 N] [--every-503 M] [--retry-after S] "
 		"[--strip-range]\n"
-		"       [--cut-patch K] [--cut-patch-max N]\n");
+		"       [--cut-patch K] [--cut-patch-max N]\n"
+		"       [--every-500 N] [--xml-errors] [--cut-any-path]\n"
+		"       [--cut-put K] [--cut-put-every N] [--cut-put-max N]\n"
+		"       [--throttle-kbps R]\n");
 	exit(2);
 }
 
@@ -745,6 +866,13 @@ static void parse_opts(int argc, char **argv)
 	    {"strip-range", no_argument, NULL, 'R'},
 	    {"cut-patch", required_argument, NULL, 'P'},
 	    {"cut-patch-max", required_argument, NULL, 'M'},
+	    {"every-500", required_argument, NULL, 'e'},
+	    {"xml-errors", no_argument, NULL, 'X'},
+	    {"cut-any-path", no_argument, NULL, 'A'},
+	    {"cut-put", required_argument, NULL, 'U'},
+	    {"cut-put-every", required_argument, NULL, 'V'},
+	    {"cut-put-max", required_argument, NULL, 'W'},
+	    {"throttle-kbps", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0},
 	};
 	static char up_host[256], up_port[16];
@@ -753,6 +881,7 @@ static void parse_opts(int argc, char **argv)
 	O.cut_mode = CUT_MIX;
 	O.retry_after = 1;
 	O.cut_patch = -1;
+	O.cut_put = -1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'u': {
@@ -818,6 +947,30 @@ static void parse_opts(int argc, char **argv)
 		case 'M':
 			O.cut_patch_max =
 			    num_arg(optarg, "cut-patch-max", 1, 1000000);
+			break;
+		case 'e':
+			O.every_500 = num_arg(optarg, "every-500", 1, 1000000);
+			break;
+		case 'X':
+			O.xml_errors = 1;
+			break;
+		case 'A':
+			O.cut_any_path = 1;
+			break;
+		case 'U':
+			O.cut_put = num_arg(optarg, "cut-put", 0, 1L << 40);
+			break;
+		case 'V':
+			O.cut_put_every =
+			    num_arg(optarg, "cut-put-every", 1, 1000000);
+			break;
+		case 'W':
+			O.cut_put_max =
+			    num_arg(optarg, "cut-put-max", 1, 1000000);
+			break;
+		case 'T':
+			O.throttle_kbps =
+			    num_arg(optarg, "throttle-kbps", 1, 10000000);
 			break;
 		default:
 			usage();
