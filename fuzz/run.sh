@@ -34,6 +34,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case "$seconds" in ''|*[!0-9]*) echo "run.sh: --seconds wants a number" >&2; exit 2 ;; esac
+# the fuzzers run from their work folders: the build folder must be absolute
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
 
 # target:max_len (bytes): about the largest input worth mutating
 all=(
