@@ -75,7 +75,7 @@ fi
 echo "== configure $build (CC=$cc)"
 CC=$cc cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Debug \
 	-DCMAKE_C_FLAGS="-O1 -g" -DREGVAULT_FUZZ=ON -DREGVAULT_TESTS=OFF \
-	>"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+	>"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
 echo "== build"
 names=()
 for t in "${targets[@]}"; do names+=("${t%%:*}"); done
