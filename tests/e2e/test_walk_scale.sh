@@ -12,12 +12,14 @@
 rv_need_binary
 N_TAGS=${RV_SCALE_TAGS:-10000}
 
-# start_limited NAME: a registry with catalog.maxentries 5
+# start_limited NAME: a registry with catalog.maxentries 5 (a few attempts:
+# the free port may be taken by a parallel test before the registry binds)
 start_limited() {
-	local name=$1 base=$RV_WORK/$1 port pid i
+	local name=$1 base=$RV_WORK/$1 port pid i attempt
 	mkdir -p "$base/storage"
-	port=$(rv_free_port)
-	cat >"$base/config.yml" <<YML
+	for ((attempt = 0; attempt < 5; attempt++)); do
+		port=$(rv_free_port)
+		cat >"$base/config.yml" <<YML
 version: 0.1
 log:
   level: warn
@@ -31,16 +33,18 @@ http:
 catalog:
   maxentries: 5
 YML
-	docker-registry serve "$base/config.yml" >>"$base/registry.log" 2>&1 &
-	pid=$!
-	echo "$pid" >>"$RV_PIDS_FILE"
-	for ((i = 0; i < 200; i++)); do
-		if curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
-			printf -v "${name}_URL" '%s' "http://127.0.0.1:$port"
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
+		docker-registry serve "$base/config.yml" >>"$base/registry.log" 2>&1 &
+		pid=$!
+		echo "$pid" >>"$RV_PIDS_FILE"
+		for ((i = 0; i < 200; i++)); do
+			if curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
+				printf -v "${name}_URL" '%s' "http://127.0.0.1:$port"
+				return 0
+			fi
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill "$pid" 2>/dev/null || true
 	done
 	cat "$base/registry.log" >&2
 	die "registry '$name' did not start"
