@@ -149,13 +149,23 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_HEAD(self): self.fwd(True)
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
-	python3 "$RV_WORK/proxy.py" "$pport" "$real_URL" >"$RV_WORK/proxy.log" 2>&1 &
-	echo $! >>"$RV_PIDS_FILE"
-	trunc_URL=http://127.0.0.1:$pport
-	for ((i = 0; i < 100; i++)); do
-		curl -fsS -o /dev/null "$trunc_URL/v2/" 2>/dev/null && break
-		sleep 0.1
+	# a few attempts, each on a fresh port: under load the interpreter is
+	# slow to start, and a parallel test may take the free port first
+	up=0
+	for ((attempt = 0; attempt < 5 && !up; attempt++)); do
+		((attempt == 0)) || pport=$(rv_free_port)
+		python3 "$RV_WORK/proxy.py" "$pport" "$real_URL" >>"$RV_WORK/proxy.log" 2>&1 &
+		ppid=$!
+		echo "$ppid" >>"$RV_PIDS_FILE"
+		trunc_URL=http://127.0.0.1:$pport
+		for ((i = 0; i < 300; i++)); do
+			curl -fsS -o /dev/null "$trunc_URL/v2/" 2>/dev/null && { up=1; break; }
+			kill -0 "$ppid" 2>/dev/null || break
+			sleep 0.1
+		done
+		((up)) || kill "$ppid" 2>/dev/null || true
 	done
+	((up)) || die "the truncating proxy did not start: $(cat "$RV_WORK/proxy.log")"
 	n=$(curl -fsS "$trunc_URL/v2/_catalog?n=1000" | jq '.repositories | length')
 	rv_expect_eq "the proxy's catalog page" "$n" 100
 	source_config trunc '    repositories: ["zz/app1", "zz/app2", "fill/r00*"]'
