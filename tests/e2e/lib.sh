@@ -295,6 +295,13 @@ rv_json_field() {
 	}
 }
 
+# RV_NEEDED_PACKS: SQL for the ids of the packs some blob reads. Two fetch
+# workers may both write a chunk new to both; the catalog keeps one copy, so
+# a pack of nothing but such chunks is in no seal and verify skips it
+# (docs/DESIGN.md, "Each blob once"). Count what verify checks with this.
+RV_NEEDED_PACKS='SELECT DISTINCT p.pack_id FROM packs p JOIN chunks c ON c.pack = p.id
+	JOIN blob_chunks bc ON bc.chunk = c.id'
+
 # rv_expect_eq WHAT GOT WANT
 rv_expect_eq() {
 	[[ $2 == "$3" ]] || die "$1: got '$2', expected '$3'"
