@@ -51,6 +51,7 @@ all=(
 	fuzz_frame:65536
 	fuzz_keyslot:4096
 	fuzz_sealtext:16384
+	fuzz_storedoc:16384
 )
 targets=()
 for t in "${all[@]}"; do

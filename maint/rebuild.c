@@ -9,10 +9,12 @@
 #include "maint/internal.h"
 
 #include "catalog/catalog.h"
+#include "registry/registry.h"
 #include "store/sealtext.h"
 #include "store/store.h"
 #include "store/target.h"
 #include "util/buf.h"
+#include "util/digest.h"
 #include "util/err.h"
 #include "util/fs.h"
 
@@ -128,12 +130,14 @@ static int parse_record(struct cat_snapshot *cs, struct snap_tag **tags,
 		st->repo = json_string_value(json_object_get(t, "repo"));
 		st->tag = json_string_value(json_object_get(t, "tag"));
 		st->digest = json_string_value(json_object_get(t, "digest"));
-		if (!st->repo || !st->tag || !st->digest) {
+		if (!st->repo || !st->tag || !st->digest ||
+		    !reg_repo_valid(st->repo) || !reg_tag_valid(st->tag) ||
+		    !rv_digest_valid(st->digest)) {
 			free(*tags);
 			*tags = NULL;
 			return rv_err_set(RV_CORRUPT,
 					  "snapshot record %s: tag %zu lacks "
-					  "repo, tag or digest",
+					  "a valid repo, tag or digest",
 					  snap_id, i);
 		}
 	}

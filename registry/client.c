@@ -3,6 +3,7 @@
 #include "registry/manifest.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/set.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -68,6 +69,14 @@ static int add_names(size_t *count, struct reg *r, struct rv_strlist *list,
 				r->name, repos ? "repository name" : "tag", s,
 				what);
 			continue;
+		}
+		if (list->n >= REG_NAMES_MAX) {
+			rv = rv_err_set(RV_TOOBIG,
+					"cannot %s on registry '%s': more than "
+					"%d names (does the registry repeat its "
+					"pages?)",
+					what, r->name, REG_NAMES_MAX);
+			goto done;
 		}
 		rv = rv_strlist_add(list, s);
 		if (rv)
@@ -154,6 +163,7 @@ static int list_pages(struct page_end *pe, struct reg *r,
 		      const char *key, const char *what, int catalog)
 {
 	struct rv_buf body = RV_BUF_INIT(REG_PAGE_MAX);
+	struct rv_set seen = RV_SET_INIT; /* page URLs read */
 	struct reg_resp resp;
 	struct reg_req req;
 	char *url = NULL;
@@ -234,14 +244,27 @@ static int list_pages(struct page_end *pe, struct reg *r,
 			goto done;
 		pe->last_count = count;
 		pe->asked_n = url_page_n(url);
+		if (rv_set_add(&seen, url, strlen(url)) < 0) {
+			rv = RV_NOMEM;
+			goto done;
+		}
 		rv = next_page(&url, r, &resp, what);
 		if (rv < 0)
 			goto done;
 		if (!rv)
 			break;
+		if (rv_set_has(&seen, url, strlen(url))) {
+			rv = rv_err_set(RV_CORRUPT,
+					"cannot %s on registry '%s': its "
+					"next-page link leads back to a page "
+					"already read (%.300s)",
+					what, r->name, url);
+			goto done;
+		}
 	}
 	rv = 0;
 done:
+	rv_set_release(&seen);
 	free(url);
 	rv_buf_release(&body);
 	reg_resp_release(&resp);

@@ -19,6 +19,9 @@
 #define REG_HEADER_MAX ((size_t)16 << 10)  /* one kept header value */
 #define REG_REDIRECTS_MAX 5
 #define REG_PAGES_MAX 100000
+/* names one listing (the catalog, one repository's tags) may hold, over
+ * all its pages: a registry that repeats pages without end stops here */
+#define REG_NAMES_MAX 4000000
 #define REG_PAGE_N 1000
 #define REG_TOKENS_MAX 32
 #define REG_TOKEN_GET 1
@@ -193,9 +196,7 @@ int reg_origin_of(char **out, const char *url);
 /* Percent-encode s (all but unreserved characters) onto b. */
 int reg_urlenc(struct rv_buf *b, const char *s);
 
-/* Names, validated before they go into a URL (RV_INVALID otherwise). */
-int reg_repo_valid(const char *repo);
-int reg_tag_valid(const char *tag);
+/* RV_INVALID (message naming r) when repo is not reg_repo_valid. */
 int reg_check_repo(const struct reg *r, const char *repo);
 int reg_check_ref(const struct reg *r, const char *repo, const char *ref);
 int reg_check_digest(const struct reg *r, const char *repo, const char *digest);

@@ -208,4 +208,11 @@ struct reg_stats {
 };
 void reg_get_stats(struct reg_stats *out, const struct reg *r);
 
+/* 1 when repo (a repository name: lowercase path components, no "..",
+ * no leading or trailing '/', at most 255 bytes) or tag (the OCI tag
+ * grammar, at most 128 bytes) may go into a URL, a message or the
+ * catalog; 0 otherwise. */
+int reg_repo_valid(const char *repo);
+int reg_tag_valid(const char *tag);
+
 #endif

@@ -385,9 +385,9 @@ static int s3_perform(struct target_s3 *s, const struct s3_req *req,
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, RV_HTTP_CONNECT_S);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, RV_HTTP_LOW_SPEED_BPS);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, RV_HTTP_LOW_SPEED_S);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->curl_err);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "regvault/0.1");

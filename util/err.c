@@ -21,6 +21,12 @@ static int err_vset(int code, int errnum, const char *fmt, va_list ap)
 		snprintf(msg + len, sizeof(msg) - len, ": %s",
 			 strerror(errnum));
 	}
+	/* one line of text, whatever the arguments quoted (a target's file,
+	 * a registry's answer): a control character could forge a log line
+	 * or drive the terminal */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	memcpy(err_msg, msg, sizeof(err_msg));
 	err_code = code;
 	return code;

@@ -30,7 +30,8 @@ enum rv_code {
 
 /* Set the thread's error message; returns code so callers can write
  * `return rv_err_set(RV_IO, "...")`. The arguments may include
- * rv_err_msg() to wrap the previous message with context. */
+ * rv_err_msg() to wrap the previous message with context. The message is
+ * one line: control characters (from quoted outside input) become '?'. */
 int rv_err_set(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -5,8 +5,9 @@
 # rv_evilproxy (tests/tools/evilproxy.c), a real socket proxy that lies on
 # purpose:
 #  A. stalls: one blob's body stops mid-way, another blob's answer never
-#     starts; regvault gives up on each after its low-speed limit (curl:
-#     under 1 byte/s for 60 s, registry/http.c), retries and completes;
+#     starts, a third drips a byte every half second; regvault gives up on
+#     each after its low-speed limit (under 1 KiB/s for 60 s,
+#     util/httphdr.h), retries and completes;
 #  B. a reset mid-blob on every attempt: exit 1 in bounded time, naming the
 #     blob and the tag (the blob is fetched by a worker), no catalog row
 #     for the blob, no snapshot;
@@ -16,8 +17,9 @@
 #     the blob and the tag, no catalog row for it (with blob workers, and
 #     with max_connections 1);
 #  E. a truncated tag list, a malformed manifest (whose digest matches its
-#     bytes), a malformed _catalog: a clean failure naming what (exit 1 or
-#     4, the manifest: exit 4);
+#     bytes), a malformed _catalog, a tag list whose next-page link leads
+#     back to itself: a clean failure naming what (exit 1 or 4, the
+#     manifest: exit 4);
 #  F. oversized answers (a 1 GiB tag list with Content-Length, a 1 GiB
 #     chunked manifest, a 1 GiB chunked _catalog): refused at the cap, not
 #     read whole (bytes the proxy got to send; peak RSS).
@@ -163,6 +165,16 @@ recover() {
 	rv_stop_registry "$name"
 }
 
+# fails_naming WHAT REGEX: a backup exits 1 or 4 with REGEX on stderr, and
+# leaves no snapshot.
+fails_naming() {
+	local rc=0
+	"$REGVAULT" --config "$RV_CONFIG" backup >"$RV_OUT" 2>"$RV_ERR" || rc=$?
+	[[ $rc == 1 || $rc == 4 ]] || { cat "$RV_ERR" >&2; die "$1: exit $rc, expected 1 or 4"; }
+	err_has "$1 is named (exit $rc)" "$2"
+	rv_expect_eq "$1: snapshots" "$(snapshot_count)" 0
+}
+
 # blob_size DIGEST: the size the source gives for a blob of big/layers.
 blob_size() {
 	curl -fsSI "$src_URL/v2/big/layers/blobs/$1" | tr -d '\r' |
@@ -182,37 +194,40 @@ push "$layout" multi "$src_URL" multi/arch:latest --all
 push "$layout" many-1 "$src_URL" many/tags:t00
 push "$layout" many-2 "$src_URL" many/tags:t01
 reg_tag "$src_URL" many/tags t01 t02
-mk_image "$layout" big big linux amd64 "" big-a:3145728 big-b:1572864
+mk_image "$layout" big big linux amd64 "" big-a:3145728 big-b:1572864 big-c:1048576
 push "$layout" big "$src_URL" big/layers:1
 WANT_TAGS=$(rv_tag_count "$src_URL")
 big_manifest=$(rv_get_manifest "$src_URL" big/layers 1)
 BIG_A=$(jq -r '.layers[0].digest' <<<"$big_manifest")
 BIG_B=$(jq -r '.layers[1].digest' <<<"$big_manifest")
+BIG_C=$(jq -r '.layers[2].digest' <<<"$big_manifest")
 note "source: $WANT_TAGS tags; big/layers:1 has layers $BIG_A ($(blob_size "$BIG_A") bytes) and $BIG_B ($(blob_size "$BIG_B") bytes)"
 
 # ---------------------------------------------------------------------------
-step "A. stalls: a blob body stops mid-way, another blob's answer never starts"
+step "A. stalls: a blob body stops mid-way, another blob's answer never starts, a third drips"
 start_evil stall \
 	"GET /v2/big/layers/blobs/$BIG_A stall:200000:150 1" \
-	"GET /v2/big/layers/blobs/$BIG_B stallhead:150 1"
-FAULTS=$((FAULTS + 2))
+	"GET /v2/big/layers/blobs/$BIG_B stallhead:150 1" \
+	"GET /v2/big/layers/blobs/$BIG_C drip:100000:500 1"
+FAULTS=$((FAULTS + 3))
 case_begin stall "$stall_URL" "retries: 3"
 timed_backup 0 110 --json
-rv_expect_eq "A: tags_failed after two stalls" "$(rv_json_field tags_failed)" 0
+rv_expect_eq "A: tags_failed after two stalls and a drip" "$(rv_json_field tags_failed)" 0
 rv_expect_eq "A: tags" "$(rv_json_field tags)" "$WANT_TAGS"
-note "A: backup took $TOOK s; the proxy saw: $(grep -E '^stall' "$stall_LOG" | tr '\n' ';')"
-for kind in "stall GET /v2/big/layers/blobs/$BIG_A 200000 of" "stallhead GET /v2/big/layers/blobs/$BIG_B"; do
+note "A: backup took $TOOK s; the proxy saw: $(grep -E '^(stall|drip)' "$stall_LOG" | tr '\n' ';')"
+for kind in "stall GET /v2/big/layers/blobs/$BIG_A 200000 of" "stallhead GET /v2/big/layers/blobs/$BIG_B" \
+	"drip GET /v2/big/layers/blobs/$BIG_C 100000 of"; do
 	line=$(grep -F "$kind" "$stall_LOG") || die "A: the proxy never stalled: $kind"
 	waited=$(sed -n 's/.*client left after \([0-9.]*\) s$/\1/p' <<<"$line")
 	[[ -n $waited ]] || die "A: regvault did not give up on a stalled answer: $line"
 	awk -v w="$waited" 'BEGIN { exit !(w >= 50 && w <= 90) }' ||
 		die "A: regvault gave up after $waited s, expected about 60 s (CURLOPT_LOW_SPEED_TIME)"
 done
-pass "A: regvault gave up on each stalled answer after about 60 s, retried and completed"
+pass "A: regvault gave up on each stalled or dripping answer after about 60 s, retried and completed"
 err_has "A: the stalled blob's retry is logged" "registry 'reg': .*(timeout|timed out|Timeout|slow|speed).*(retry|resum)|resuming blob $BIG_A"
 grep -q "^pass GET /v2/big/layers/blobs/$BIG_B 20[06]" "$stall_LOG" || die "A: $BIG_B was never fetched again"
-SURVIVED=$((SURVIVED + 2))
-rv_expect_eq "A: blob rows for the stalled blobs" "$(blob_rows "$BIG_A")$(blob_rows "$BIG_B")" 11
+SURVIVED=$((SURVIVED + 3))
+rv_expect_eq "A: blob rows for the stalled blobs" "$(blob_rows "$BIG_A")$(blob_rows "$BIG_B")$(blob_rows "$BIG_C")" 111
 recover A
 
 # ---------------------------------------------------------------------------
@@ -295,12 +310,18 @@ printf '{"repositories":["a/b/c","team-a/api",' >"$RV_WORK/trunc-catalog.json"
 start_evil badcat "GET /v2/_catalog replace:$RV_WORK/trunc-catalog.json"
 FAULTS=$((FAULTS + 1))
 case_begin badcat "$badcat_URL" "retries: 2"
-rc=0
-"$REGVAULT" --config "$RV_CONFIG" backup >"$RV_OUT" 2>"$RV_ERR" || rc=$?
-[[ $rc == 1 || $rc == 4 ]] || { cat "$RV_ERR" >&2; die "E: a malformed _catalog: exit $rc, expected 1 or 4"; }
-err_has "E: the malformed _catalog is named (exit $rc)" "catalog|repositories"
-rv_expect_eq "E: snapshots" "$(snapshot_count)" 0
+fails_naming "E: the malformed _catalog" "catalog|repositories"
 recover "E (_catalog)"
+SURVIVED=$((SURVIVED + 1))
+
+step "E. a tag list whose next-page link leads back to itself"
+start_evil loop "GET /v2/many/tags/tags/list link:/v2/many/tags/tags/list?n=1000"
+FAULTS=$((FAULTS + 1))
+case_begin loop "$loop_URL" "retries: 1"
+fails_naming "E: the looping tag list" "many/tags.*leads back|leads back.*many/tags"
+n_pages=$(grep -c "^link GET /v2/many/tags/tags/list" "$loop_LOG" || true)
+((n_pages <= 4)) || die "E: regvault read $n_pages pages of a looping list"
+recover "E (looping tag list)"
 SURVIVED=$((SURVIVED + 1))
 
 # ---------------------------------------------------------------------------

@@ -23,6 +23,10 @@
  *	                 logs how long the client waited before it gave up
  *	stallhead:S      send nothing at all for S seconds (0: until the
  *	                 client goes), then close
+ *	drip:K:MS        forward the head and K body bytes, then one byte
+ *	                 every MS milliseconds (a connection that never quite
+ *	                 stalls) until the body ends or the client goes;
+ *	                 logs how long the client took to give up
  *	rst:K            forward the head and K body bytes, then a TCP reset
  *	flip:OFF         forward the whole answer with the byte at OFF (or the
  *	                 middle byte when the body is shorter) inverted: same
@@ -39,6 +43,9 @@
  *	                 ({"name":"x","tags":["t000000001","t0000...), with a
  *	                 Content-Length (or chunked); logs how many bytes went
  *	                 out before the client closed
+ *	link:URL         forward the answer with its Link header replaced by
+ *	                 <URL>; rel="next" (a listing whose pages never end,
+ *	                 or lead back)
  *	tap              forward, and append the answer's body (one line) to
  *	                 --tap FILE (to learn what a server handed out)
  *	delay:MS         wait MS milliseconds, then forward (a slow server:
@@ -49,11 +56,13 @@
  *	status GET /v2/... 503
  *	stall GET /v2/... 65536 of 2100000; client left after 60.0 s
  *	stallhead GET /v2/...; client left after 60.0 s
+ *	drip GET /v2/... 65536 of 2100000, 120 dripped; client left after 60.0 s
  *	rst GET /v2/... 65536 of 2100000
  *	flip GET /v2/... byte 1050000 of 2100000
  *	replace HEAD /v2/... 120 bytes
  *	huge GET /v2/... sent 9437184 of 1073741824
  *	tap GET /token 200
+ *	link GET /v2/... next /v2/...
  *	delay DELETE /bucket/... 2000 ms
  * A thread per client connection. SIGTERM or SIGINT ends it.
  */
@@ -87,11 +96,13 @@ enum action {
 	A_STATUS,
 	A_STALL,
 	A_STALLHEAD,
+	A_DRIP,
 	A_RST,
 	A_FLIP,
 	A_REPLACE,
 	A_HUGE,
 	A_TAP,
+	A_LINK,
 	A_DELAY,
 };
 
@@ -103,6 +114,7 @@ struct rule {
 	long used;  /* under S.lock */
 	int64_t k;  /* status code, bytes, offset, size */
 	long secs;
+	long ms; /* drip */
 	int chunked;
 	char *file;   /* replace */
 	char *digest; /* replace */
@@ -563,6 +575,42 @@ static void log_wait(const char *what, double waited, long secs)
 		logf_("%s; client left after %.1f s", what, waited);
 }
 
+/* drip: after the head and r->k bytes, one byte every r->ms ms until the
+ * body ends or the client goes; logs which. */
+static void drip(struct io *up, int fd, const struct rule *r, const char *what,
+		 int64_t length)
+{
+	struct timespec gap = {.tv_sec = r->ms / 1000,
+			       .tv_nsec = (r->ms % 1000) * 1000000};
+	int64_t sent = r->k, dripped = 0;
+	double t0 = now_s();
+	char w[4400];
+
+	while (sent < length) {
+		struct timespec ts = gap;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		/* a client that closed shows as readable with nothing to read */
+		if (poll(&p, 1, 0) > 0) {
+			char c;
+			if (recv(fd, &c, 1, MSG_PEEK) <= 0)
+				break;
+		}
+		if (io_copy(up, fd, NULL, 1))
+			break;
+		sent++;
+		dripped++;
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	}
+	snprintf(w, sizeof(w), "drip %s %lld of %lld, %lld dripped", what,
+		 (long long)r->k, (long long)length, (long long)dripped);
+	if (sent < length)
+		log_wait(w, now_s() - t0, 0);
+	else
+		logf_("%s; the whole body went out", w);
+}
+
 /* huge:N: a never-ending tag list. -1: close the connection. */
 static int send_huge(int fd, const struct head *rq, const struct rule *r)
 {
@@ -689,6 +737,8 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 					       "docker-content-digest", NULL};
 	static const char *const drop_len_keep_digest[] = {
 	    "content-length", "transfer-encoding", NULL};
+	static const char *const drop_len_link[] = {
+	    "content-length", "transfer-encoding", "link", NULL};
 	struct head rq, rs;
 	struct bytes body = {0};
 	struct rule *r;
@@ -749,12 +799,20 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 			return -1;
 	} while (rs.status >= 100 && rs.status < 200);
 
-	if (r && (r->action == A_STALL || r->action == A_RST) && !rs.chunked &&
-	    rs.content_length > r->k) {
+	if (r && (r->action == A_STALL || r->action == A_RST ||
+		  r->action == A_DRIP) &&
+	    !rs.chunked && rs.content_length > r->k) {
 		char w[4300];
 		rc = write_all(cl->fd, out, hlen);
 		if (!rc)
 			rc = io_copy(up, cl->fd, NULL, (uint64_t)r->k);
+		if (r->action == A_DRIP) {
+			if (!rc)
+				drip(up, cl->fd, r, what, rs.content_length);
+			close(up->fd);
+			up->fd = -1;
+			return -1;
+		}
 		snprintf(w, sizeof(w), "%s %s %lld of %lld",
 			 r->action == A_STALL ? "stall" : "rst", what,
 			 (long long)r->k, (long long)rs.content_length);
@@ -771,7 +829,7 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 		return -1;
 	}
 	if (r && (r->action == A_FLIP || r->action == A_REPLACE ||
-		  r->action == A_TAP)) {
+		  r->action == A_TAP || r->action == A_LINK)) {
 		char extra[512];
 		char *file = NULL;
 		size_t file_len = 0;
@@ -809,6 +867,8 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 			}
 			pthread_mutex_unlock(&S.lock);
 			logf_("tap %s %d", what, rs.status);
+		} else if (r->action == A_LINK) {
+			logf_("link %s next %s", what, r->file);
 		} else {
 			logf_("flip %s empty body, nothing flipped", what);
 		}
@@ -817,6 +877,11 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 				 "Content-Length: %zu\r\n"
 				 "Docker-Content-Digest: %s\r\n",
 				 send_len, r->digest);
+		else if (r->action == A_LINK)
+			snprintf(extra, sizeof(extra),
+				 "Content-Length: %zu\r\n"
+				 "Link: <%.300s>; rel=\"next\"\r\n",
+				 send_len, r->file);
 		else
 			snprintf(extra, sizeof(extra),
 				 "Content-Length: %zu\r\n", send_len);
@@ -824,6 +889,7 @@ static int serve_one(struct io *cl, struct io *up, char *head, char *out)
 			replace_head(out, &rs, extra, sizeof(extra), &rq);
 		n = head_rewrite(head, HEAD_MAX, out,
 				 r->action == A_REPLACE ? drop_len
+				 : r->action == A_LINK	? drop_len_link
 							: drop_len_keep_digest,
 				 extra);
 		rc = write_all(cl->fd, head, n);
@@ -892,7 +958,8 @@ static void usage(void)
 	    "[--port P] [--port-file F]\n"
 	    "       [--tap FILE] [--rule \"METHOD REGEX ACTION "
 	    "[TIMES]\"]...\n"
-	    "actions: status:CODE stall:K:S stallhead:S rst:K flip:OFF\n"
+	    "actions: status:CODE stall:K:S stallhead:S drip:K:MS rst:K\n"
+	    "         flip:OFF link:URL\n"
 	    "         replace:FILE[:DIGEST] huge:N[:chunked] tap delay:MS\n");
 	exit(2);
 }
@@ -950,6 +1017,13 @@ static void rule_parse(const char *text)
 		r->action = A_STALL;
 		r->k = num(w[2] + 6, 0, (int64_t)1 << 40);
 		r->secs = (long)num(c + 1, 0, 86400);
+	} else if (!strncmp(w[2], "drip:", 5)) {
+		char *c = strchr(w[2] + 5, ':');
+		if (!c)
+			usage();
+		r->action = A_DRIP;
+		r->k = num(w[2] + 5, 0, (int64_t)1 << 40);
+		r->ms = (long)num(c + 1, 1, 3600000);
 	} else if (!strncmp(w[2], "stallhead:", 10)) {
 		r->action = A_STALLHEAD;
 		r->secs = (long)num(w[2] + 10, 0, 86400);
@@ -979,6 +1053,11 @@ static void rule_parse(const char *text)
 	} else if (!strncmp(w[2], "delay:", 6)) {
 		r->action = A_DELAY;
 		r->k = num(w[2] + 6, 0, 3600000);
+	} else if (!strncmp(w[2], "link:", 5)) {
+		r->action = A_LINK;
+		r->file = strdup(w[2] + 5);
+		if (!r->file || !*r->file)
+			usage();
 	} else if (!strcmp(w[2], "tap")) {
 		r->action = A_TAP;
 	} else {

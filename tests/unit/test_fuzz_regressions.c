@@ -77,12 +77,31 @@ static void test_seal_format_is_canonical_with_a_repeated_pack_id(void **state)
 	free(b);
 }
 
+/* fuzz_storedoc: a regvault.json that is not JSON got jansson's text,
+ * which quotes the bytes near the error, into the message: a control
+ * character from a target's file (an escape sequence, a newline forging a
+ * log line) reached the terminal and the logs. Every message is one line
+ * of printable text now (util/err.c). */
+static void test_error_message_has_no_control_characters(void **state)
+{
+	const char *m;
+
+	(void)state;
+	rv_err_set(RV_CORRUPT, "near '%s' in %s", "\x1b[31m\x01\x7f",
+		   "line\nforged: ok");
+	m = rv_err_msg();
+	assert_string_equal(m, "near '?[31m?" "?' in line?forged: ok");
+	assert_int_equal(rv_err_code(), RV_CORRUPT);
+	rv_err_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_s3_list_token_with_nul_is_corrupt),
 	    cmocka_unit_test(
 		test_seal_format_is_canonical_with_a_repeated_pack_id),
+	    cmocka_unit_test(test_error_message_has_no_control_characters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
