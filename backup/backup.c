@@ -111,7 +111,20 @@ struct bk {
 	int fatal;     /* a store or catalog failure: stop the run */
 	int first_err; /* the first per-tag failure */
 	char first_msg[2048];
+
+	/* the progress line: tags backed up and bytes fetched by this run
+	 * (st holds the totals of earlier sources too) */
+	struct rv_meter meter;
+	uint64_t tags0, bytes0;
 };
+
+/* Show the meter as the run is now (the coordinator's thread only). */
+static void meter_show(struct bk *b)
+{
+	b->meter.done = b->st->tags - b->tags0;
+	b->meter.bytes = b->st->bytes_fetched - b->bytes0;
+	rv_meter_show(&b->meter);
+}
 
 /* A tag or repository failed without stopping the run: log it, keep the
  * first one for the final message. */
@@ -271,6 +284,7 @@ static int handle_event(struct bk *b, struct fetch_event *e)
 	case FETCH_BLOB_DONE:
 		b->st->blobs_fetched++;
 		b->st->bytes_fetched += e->bytes;
+		meter_show(b);
 		return 0;
 	case FETCH_PACK: {
 		struct store_flushed *f = e->pack;
@@ -962,17 +976,11 @@ static int backup_tag(struct bk *b, const char *repo, const char *tag,
 		rc = rv_err_set(RV_ERROR, "%s (needed by %s:%s)", rv_err_msg(),
 				repo, tag);
 	if (!rc) {
-		char h[32];
 		rc = add_tag(b, repo, tag, stored);
 		if (rc)
 			return rc;
 		b->st->tags++;
-		rv_progress("backup %s: %s:%s | %llu tags, %llu blobs "
-			    "fetched, %s",
-			    b->src->name, repo, tag,
-			    (unsigned long long)b->st->tags,
-			    (unsigned long long)b->st->blobs_fetched,
-			    rv_human_bytes(h, sizeof(h), b->st->bytes_fetched));
+		meter_show(b);
 		return 0;
 	}
 	if (b->fatal)
@@ -1152,6 +1160,7 @@ static int backup_repo(struct bk *b, const char *repo)
 	rv_set_clear(&b->seen);
 	b->api_off = 0;
 	b->cur_ref_depth = 0;
+	rv_meter_where(&b->meter, repo);
 	if (rc == RV_NOTFOUND) {
 		rv_warn("repository '%s' disappeared during the walk; "
 			"skipped",
@@ -1287,6 +1296,9 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 	b.src = src;
 	b.st = stats;
 	stats->snapshot[0] = '\0';
+	b.tags0 = stats->tags;
+	b.bytes0 = stats->bytes_fetched;
+	rv_meter_start(&b.meter, "backup", "tags", 0, 0);
 
 	rc = backup_filter_new(&b.tag_filter, src->tags_include,
 			       src->tags_exclude);
@@ -1329,8 +1341,8 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 			goto done;
 	}
 	/* keep what was fetched even when a tag failed: the next run
-	 * need not fetch it again */
-	rv_progress_done();
+	 * need not fetch it again (the meter goes on while the last blobs
+	 * arrive) */
 	rc = barrier(&b);
 	if (rc)
 		goto done;
@@ -1357,7 +1369,6 @@ int backup_run(struct backup_stats *stats, struct cat *c, struct store *s,
 	else
 		rc = write_snapshot(&b);
 done:
-	rv_progress_done();
 	if (rc && b.fatal)
 		rv_debug("backup stopped on a store or catalog failure");
 	for (size_t i = 0; i < b.n_tags; i++) {
@@ -1387,5 +1398,7 @@ done:
 	rv_set_release(&b.pend_blobs);
 	rv_set_release(&b.pend_manifest_set);
 	rv_strlist_release(&repos);
+	/* last: the events taken above may have drawn the meter again */
+	rv_progress_done();
 	return rc;
 }

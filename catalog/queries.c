@@ -659,3 +659,94 @@ done:
 	sqlite3_finalize(st);
 	return rv;
 }
+
+/* ---- totals and targets --------------------------------------------- */
+
+/* every snapshot's roots, keyed by the snapshot's row id */
+#define TOTALS_ROOTS                                                           \
+	"  SELECT t.snapshot, t.manifest FROM snapshot_tags t"                 \
+	"  UNION"                                                              \
+	"  SELECT sr.snapshot, sr.manifest FROM snapshot_referrers sr"
+#define TOTALS_SELECT                                                          \
+	" SELECT (SELECT count(*) FROM snapshots),"                            \
+	"  (SELECT coalesce(sum(bl.size), 0) FROM b"                           \
+	"    JOIN blobs bl ON bl.id = b.bid),"                                 \
+	"  (SELECT coalesce(sum(size), 0) FROM blobs),"                        \
+	"  (SELECT count(*) FROM packs),"                                      \
+	"  (SELECT coalesce(sum(size), 0) FROM packs)"
+static const char totals_sql[] =
+    REACH_CTE("snap", "m.snap", TOTALS_ROOTS) TOTALS_SELECT;
+
+int cat_query_totals(struct cat_totals *out, struct cat *c)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, rv;
+
+	memset(out, 0, sizeof(*out));
+	rv = prepare_rows(&st, c, totals_sql, NULL, 0, "the totals");
+	if (rv)
+		goto done;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		rv = cat_sql_err(c, rc, "add up the catalog");
+		goto done;
+	}
+	out->snapshots = sqlite3_column_int64(st, 0);
+	out->logical_size = sqlite3_column_int64(st, 1);
+	out->unique_size = sqlite3_column_int64(st, 2);
+	out->packs = sqlite3_column_int64(st, 3);
+	out->packed_size = sqlite3_column_int64(st, 4);
+done:
+	sqlite3_finalize(st);
+	return rv;
+}
+
+static const char target_packs_sql[] =
+    "SELECT t.name, count(l.pack), coalesce(sum(p.size), 0),"
+    "  CASE WHEN count(l.pack) > count(l.verified_at) THEN 0"
+    "   ELSE coalesce(min(l.verified_at), 0) END"
+    "  FROM targets t LEFT JOIN pack_locations l ON l.target = t.id"
+    "  LEFT JOIN packs p ON p.id = l.pack GROUP BY t.id ORDER BY t.name";
+
+void cat_target_packs_free(struct cat_target_packs *t, size_t n)
+{
+	for (size_t i = 0; t && i < n; i++)
+		free(t[i].target);
+	free(t);
+}
+
+int cat_query_target_packs(struct cat_target_packs **out, size_t *n,
+			   struct cat *c)
+{
+	struct cat_target_packs *t = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t cap = 0, used = 0;
+	int rc, rv;
+
+	*out = NULL;
+	*n = 0;
+	rv = prepare_rows(&st, c, target_packs_sql, NULL, 0, "the targets");
+	while (!rv && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rv = rv_array_grow((void **)&t, &cap, used + 1, sizeof(*t));
+		if (rv)
+			break;
+		memset(&t[used], 0, sizeof(*t));
+		rv = text_dup(&t[used].target, c, st, 0, "a target name");
+		if (rv)
+			break;
+		t[used].packs = sqlite3_column_int64(st, 1);
+		t[used].bytes = sqlite3_column_int64(st, 2);
+		t[used].oldest_verified = sqlite3_column_int64(st, 3);
+		used++;
+	}
+	if (!rv && rc != SQLITE_DONE)
+		rv = cat_sql_err(c, rc, "list the targets");
+	sqlite3_finalize(st);
+	if (rv) {
+		cat_target_packs_free(t, used);
+		return rv;
+	}
+	*out = t;
+	*n = used;
+	return 0;
+}

@@ -160,4 +160,33 @@ struct cat_found {
 int cat_query_find(struct cat_found *out, struct cat *c, const char *digest);
 void cat_found_release(struct cat_found *f);
 
+/* ---- totals and targets: what `regvault status` shows ---- */
+
+struct cat_totals {
+	int64_t snapshots;
+	int64_t logical_size; /* over every snapshot: the bytes it reaches,
+				 each once per snapshot (what restoring
+				 every snapshot would write) */
+	int64_t unique_size;  /* every recorded blob and manifest, once */
+	int64_t packs;
+	int64_t packed_size;  /* the packs' bytes (one copy) */
+};
+/* The catalog's totals. One recursive query over every snapshot: its cost
+ * grows with snapshots times objects (about a second for 100 snapshots of
+ * 10,000 objects). */
+int cat_query_totals(struct cat_totals *out, struct cat *c);
+
+struct cat_target_packs {
+	char *target; /* a target name recorded in the catalog */
+	int64_t packs; /* packs recorded on it */
+	int64_t bytes;
+	int64_t oldest_verified; /* the least recent verification of a pack
+				    on it (unix seconds); 0: one never was */
+};
+/* Per target the catalog knows (by name), what it records there. *out is
+ * malloc'd (NULL when none); release with cat_target_packs_free. */
+int cat_query_target_packs(struct cat_target_packs **out, size_t *n,
+			   struct cat *c);
+void cat_target_packs_free(struct cat_target_packs *t, size_t n);
+
 #endif

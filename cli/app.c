@@ -45,18 +45,28 @@ int cli_exit_code(int rc)
 int cli_fail(int rc)
 {
 	const char *msg = rv_err_msg();
-	fprintf(stderr, "regvault: error: %s\n", *msg ? msg : rv_code_name(rc));
+	rv_log(RV_LOG_ERROR, "%s", *msg ? msg : rv_code_name(rc));
 	return cli_exit_code(rc);
 }
 
 int cli_print_json(json_t *doc)
+{
+	return cli_print_json_to(stdout, doc);
+}
+
+FILE *cli_result_file(const struct app *a)
+{
+	return a->json ? stdout : a->result;
+}
+
+int cli_print_json_to(FILE *f, json_t *doc)
 {
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 
 	json_decref(doc);
 	if (!text)
 		return rv_err_set(RV_NOMEM, "out of memory");
-	printf("%s\n", text);
+	fprintf(f, "%s\n", text);
 	free(text);
 	return 0;
 }
@@ -71,13 +81,23 @@ void cli_time(char *buf, size_t size, long long t)
 
 int app_load_config(struct app *a)
 {
+	return app_load_config_all(a, NULL);
+}
+
+const char *app_config_path(const struct app *a)
+{
 	const char *path = a->config_path;
-	int rc;
+
 	if (!path)
 		path = getenv("REGVAULT_CONFIG");
 	if (!path || !*path)
 		path = "/etc/regvault/regvault.yml";
-	rc = cfg_load(&a->cfg, path);
+	return path;
+}
+
+int app_load_config_all(struct app *a, struct rv_strlist *problems)
+{
+	int rc = cfg_load_all(&a->cfg, app_config_path(a), problems);
 	/* a missing or broken config is a usage error */
 	return rc == RV_NOTFOUND ? RV_INVALID : rc;
 }
@@ -196,8 +216,8 @@ int app_open_catalog(struct app *a)
 	return rc;
 }
 
-static int open_target(struct target **out, const struct cfg_target *t,
-		       int create)
+int app_open_target(struct target **out, const struct cfg_target *t,
+		    int create)
 {
 	struct target_s3_config s3;
 	char *key_id = NULL, *secret = NULL;
@@ -247,7 +267,7 @@ static int open_targets(struct target ***out, const struct config *cfg,
 	if (!ts)
 		return rv_err_set(RV_NOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < cfg->n_targets; i++)
-		rc = open_target(&ts[i], &cfg->targets[i], create);
+		rc = app_open_target(&ts[i], &cfg->targets[i], create);
 	if (rc) {
 		for (size_t i = 0; i < cfg->n_targets; i++)
 			target_free(ts[i]);
@@ -348,9 +368,13 @@ int cmd_init(struct app *a, int argc, char **argv)
 	char id[STORE_ID_HEX];
 	int rc;
 
-	if (argc > 1)
-		return cli_usage(cli_command("init"),
-				 "unexpected argument '%s'", argv[1]);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			a->json = 1;
+		else
+			return cli_usage(cli_command("init"),
+					 "unexpected argument '%s'", argv[i]);
+	}
 	rc = app_load_config(a);
 	if (!rc)
 		rc = app_lock(a);
@@ -462,7 +486,8 @@ int app_open_registry(struct reg **out, struct app *a, const char *name)
 	rc_cfg.client_cert = cr->client_cert;
 	rc_cfg.client_key = cr->client_key;
 	rc_cfg.request_budget = (uint64_t)cr->request_budget;
-	rc_cfg.retries = cr->retries;
+	rc_cfg.retries = a->registry_retries ? a->registry_retries
+					     : cr->retries;
 	rc_cfg.upload_chunk = (uint64_t)cr->upload_chunk_mb << 20;
 	rc = reg_new(out, &rc_cfg);
 	if (password) {

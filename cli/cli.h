@@ -10,6 +10,8 @@
 #define CLI_CLI_H
 
 #include "cli/config.h"
+#include <stdio.h>
+#include "util/strlist.h"
 
 #include <stddef.h>
 
@@ -39,6 +41,12 @@ struct app {
 	/* dir targets whose folder is missing are made (repair: a target
 	 * that was lost is written again); others refuse them */
 	int create_targets;
+	/* app_open_registry: retries per request for a configured registry
+	 * (0: the config's); config check asks for 1, to answer quickly */
+	int registry_retries;
+	/* metrics (cli/metrics.c): without --json, a job still writes its
+	 * JSON result here (cli_result_file), for the figures */
+	FILE *result;
 };
 
 struct command {
@@ -60,6 +68,11 @@ const struct command *cli_command(const char *name);
 
 /* Load the config named by a->config_path. */
 int app_load_config(struct app *a);
+/* The config file a->config_path, else $REGVAULT_CONFIG, else the
+ * default path names. */
+const char *app_config_path(const struct app *a);
+/* The same, collecting every unknown or repeated key (cfg_load_all). */
+int app_load_config_all(struct app *a, struct rv_strlist *problems);
 /* Take the run lock (a flock on "<catalog>.lock"): RV_LOCKED when another
  * run holds it. */
 int app_lock(struct app *a);
@@ -85,6 +98,9 @@ int app_resume(struct app *a);
  * caller frees the targets and the array. */
 struct target;
 int app_open_targets(struct target ***out, const struct config *cfg);
+/* Open one configured target (a dir target's folder made when create). */
+int app_open_target(struct target **out, const struct cfg_target *t,
+		    int create);
 /* Open every target and unlock the store with the passphrase. */
 int app_open_store(struct app *a);
 /* A registry client for a config name or an http(s) URL. */
@@ -106,6 +122,8 @@ int cmd_forget(struct app *a, int argc, char **argv);
 int cmd_prune(struct app *a, int argc, char **argv);
 int cmd_unlock(struct app *a, int argc, char **argv);
 int cmd_export(struct app *a, int argc, char **argv);
+int cmd_status(struct app *a, int argc, char **argv);
+int cmd_config(struct app *a, int argc, char **argv);
 
 /* One pass of the scheduler (cmd_schedule.c), shared by `schedule
  * run-due` and `daemon`: takes the scheduler lock "<catalog>.schedule.lock"
@@ -130,6 +148,11 @@ void cli_maint_items_print(const char *label, const struct maint_list *l);
 /* Print doc as indented JSON on stdout and release it (NULL, a failed
  * json_pack, is RV_NOMEM). */
 int cli_print_json(json_t *doc);
+/* The same on f (and release it). */
+int cli_print_json_to(FILE *f, json_t *doc);
+/* Where a command writes its JSON result: stdout with --json, else
+ * a->result (metrics are on), else NULL (nowhere). */
+FILE *cli_result_file(const struct app *a);
 
 /* RFC 3339 UTC time of a unix timestamp into buf (>= 21 bytes). */
 void cli_time(char *buf, size_t size, long long t);

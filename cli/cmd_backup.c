@@ -14,12 +14,13 @@
 #include <stdio.h>
 #include <string.h>
 
-static void print_json(const struct backup_stats *st, char **ids, size_t n)
+static void print_json(FILE *f, const struct backup_stats *st, char **ids,
+		       size_t n)
 {
-	printf("{\"snapshot\":\"%s\",\"snapshots\":[", n ? ids[n - 1] : "");
+	fprintf(f, "{\"snapshot\":\"%s\",\"snapshots\":[", n ? ids[n - 1] : "");
 	for (size_t i = 0; i < n; i++)
-		printf("%s\"%s\"", i ? "," : "", ids[i]);
-	printf("],\"repositories\":%llu,\"tags\":%llu,\"tags_failed\":%llu,"
+		fprintf(f, "%s\"%s\"", i ? "," : "", ids[i]);
+	fprintf(f, "],\"repositories\":%llu,\"tags\":%llu,\"tags_failed\":%llu,"
 	       "\"tags_skipped\":%llu,\"manifest_heads\":%llu,"
 	       "\"manifests_fetched\":%llu,\"blobs_fetched\":%llu,"
 	       "\"bytes_fetched\":%llu,\"chunks_written\":%llu,"
@@ -180,10 +181,10 @@ int cmd_backup(struct app *a, int argc, char **argv)
 		rv_err_set(RV_INVALID, "no source uses registry '%s'", only);
 		return cli_fail(RV_INVALID);
 	}
-	if (a->json)
-		print_json(&total, idp, n_ids);
+	if (cli_result_file(a))
+		print_json(cli_result_file(a), &total, idp, n_ids);
 	if (first_rc) {
-		fprintf(stderr, "regvault: error: backup failed\n");
+		rv_log(RV_LOG_ERROR, "backup failed");
 		return cli_exit_code(first_rc);
 	}
 	return EXIT_OK;

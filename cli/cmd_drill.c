@@ -7,6 +7,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/fs.h"
 #include "util/progress.h"
 
@@ -211,7 +212,7 @@ int cmd_drill(struct app *a, int argc, char **argv)
 				"recorded in the catalog: %s\n",
 				rv_err_msg());
 	} else {
-		fprintf(stderr, "regvault: warning: %s\n", rv_err_msg());
+		rv_warn("%s", rv_err_msg());
 	}
 	if (report && write_report(report, r, &o, code)) {
 		fprintf(stderr,

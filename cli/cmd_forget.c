@@ -39,7 +39,7 @@ static void time_local(char *buf, size_t size, int64_t t)
 	cli_time(buf, size, (long long)t);
 }
 
-static int print_json(const struct forget_result *r, int dry_run,
+static int print_json(FILE *f, const struct forget_result *r, int dry_run,
 		      const struct prune_result *pr)
 {
 	json_t *groups = json_array(), *doc;
@@ -74,7 +74,7 @@ static int print_json(const struct forget_result *r, int dry_run,
 			      (json_int_t)pr->packs_written, "copies_deleted",
 			      (json_int_t)pr->copies_deleted, "bytes_freed",
 			      (json_int_t)pr->copies_bytes));
-	return cli_print_json(doc);
+	return cli_print_json_to(f, doc);
 }
 
 static void print_text(const struct forget_result *r, int dry_run)
@@ -200,10 +200,11 @@ int cmd_forget(struct app *a, int argc, char **argv)
 		pruned = !rc;
 	}
 	if (!rc) {
-		if (a->json)
-			rc = print_json(&r, fo.dry_run, pruned ? &pr : NULL);
-		else
+		if (!a->json)
 			print_text(&r, fo.dry_run);
+		if (cli_result_file(a))
+			rc = print_json(cli_result_file(a), &r, fo.dry_run,
+					pruned ? &pr : NULL);
 	}
 	if (!rc && pruned && !a->json)
 		printf("prune: %llu pack(s) deleted, %llu repacked into %llu; "

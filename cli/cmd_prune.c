@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int print_json(const struct prune_result *r, int dry_run)
+static int print_json(FILE *f, const struct prune_result *r, int dry_run)
 {
 	json_t *pending = json_array(), *doc;
 
@@ -43,7 +43,7 @@ static int print_json(const struct prune_result *r, int dry_run)
 	    (json_int_t)r->copies_bytes, "entries_moved",
 	    (json_int_t)r->entries_moved, "packs_kept_for_others",
 	    (json_int_t)r->packs_foreign, "pending", pending);
-	return cli_print_json(doc);
+	return cli_print_json_to(f, doc);
 }
 
 static void print_text(const struct prune_result *r, int dry_run)
@@ -151,10 +151,10 @@ int cmd_prune(struct app *a, int argc, char **argv)
 	if (!rc)
 		rc = maint_prune(&r, a->cat, a->store, &o);
 	if (!rc) {
-		if (a->json)
-			rc = print_json(&r, o.dry_run);
-		else
+		if (!a->json)
 			print_text(&r, o.dry_run);
+		if (cli_result_file(a))
+			rc = print_json(cli_result_file(a), &r, o.dry_run);
 	}
 	maint_prune_release(&r);
 	return rc ? cli_fail(rc) : EXIT_OK;

@@ -247,8 +247,8 @@ int cmd_restore(struct app *a, int argc, char **argv)
 	if (dst)
 		reg_get_stats(&rs, dst);
 	rv_progress_done();
-	if (a->json)
-		printf(
+	if (cli_result_file(a))
+		fprintf(cli_result_file(a),
 		    "{\"snapshot\":\"%s\",\"dry_run\":%s,\"repositories\":%llu,"
 		    "\"tags\":%llu,\"manifests_pushed\":%llu,"
 		    "\"blobs_pushed\":%llu,\"blobs_mounted\":%llu,"

@@ -10,6 +10,7 @@
  * and kept in the history; its warnings and errors go to stderr as usual.
  */
 #include "cli/cli.h"
+#include "cli/metrics.h"
 
 #include "catalog/catalog.h"
 #include "schedules/cron.h"
@@ -318,7 +319,8 @@ static int run_command(int *exit_code, json_t **doc, const char *name,
 	const struct command *cmd = cli_command(job);
 	struct rv_buf out = RV_BUF_INIT(JOB_OUTPUT_MAX);
 	struct app ja;
-	int saved = -1, rc, captured;
+	struct cli_job mjob;
+	int saved = -1, rc, captured, is_job;
 	FILE *tmp = NULL;
 
 	*doc = NULL;
@@ -333,6 +335,7 @@ static int run_command(int *exit_code, json_t **doc, const char *name,
 	if (!captured)
 		rv_warn("schedule '%s': %s; the job's figures are not kept",
 			name, rv_err_msg());
+	is_job = cli_job_start(&mjob, argc, args, 1);
 	*exit_code = cmd->run(&ja, argc, args);
 	app_close(&ja);
 	if (captured) {
@@ -345,6 +348,9 @@ static int run_command(int *exit_code, json_t **doc, const char *name,
 			*doc = json_loads(rv_buf_cstr(&out), 0, NULL);
 	}
 	rv_buf_release(&out);
+	/* the metrics file and webhook, as for a job run directly */
+	if (is_job)
+		cli_job_finish(&mjob, p->cfg, *exit_code, *doc);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "store/target.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/log.h"
 #include "util/progress.h"
 
 #include <jansson.h>
@@ -113,8 +114,7 @@ int cmd_unlock(struct app *a, int argc, char **argv)
 			rc = store_lock_remove(ts, a->cfg->n_targets, in->name);
 			if (rc) {
 				/* say so and go on with the others */
-				fprintf(stderr, "regvault: error: %s\n",
-					rv_err_msg());
+				rv_log(RV_LOG_ERROR, "%s", rv_err_msg());
 				if (!first_rc)
 					first_rc = rc;
 				go = 0;

@@ -18,7 +18,22 @@
 struct cfg_ctx {
 	yaml_document_t *doc;
 	const char *path;
+	/* cfg_load_all: unknown and repeated keys are collected here (and
+	 * skipped) instead of stopping the load */
+	struct rv_strlist *problems;
 };
+
+/* A problem that need not stop the load: collected (0, or 1 for "skip
+ * this key") when collecting, else the code it was set with. */
+static int cfg_collect(const struct cfg_ctx *x, int rc, int skip)
+{
+	if (!x->problems || rc != RV_INVALID)
+		return rc;
+	if (rv_strlist_add(x->problems, rv_err_msg()))
+		return RV_NOMEM;
+	rv_err_clear();
+	return skip;
+}
 
 static int cfg_err(const struct cfg_ctx *x, const yaml_node_t *n,
 		   const char *what)
@@ -114,7 +129,7 @@ static int unknown_key(const struct cfg_ctx *x, const yaml_node_t *k,
 	snprintf(msg, sizeof(msg),
 		 "unknown key '%s' in %s (see the README's config reference)",
 		 scalar(k) ? scalar(k) : "?", where);
-	return cfg_err(x, k, msg);
+	return cfg_collect(x, cfg_err(x, k, msg), 0);
 }
 
 /* A key given twice in one mapping: libyaml keeps both, and taking the
@@ -134,8 +149,11 @@ static int dup_key(const struct cfg_ctx *x, const yaml_node_t *m,
 				 "key '%.200s' is given twice in the same "
 				 "mapping",
 				 ks);
-			return cfg_err(
-			    x, yaml_document_get_node(x->doc, p->key), msg);
+			return cfg_collect(
+			    x,
+			    cfg_err(x, yaml_document_get_node(x->doc, p->key),
+				    msg),
+			    1);
 		}
 	}
 	return 0;
@@ -182,9 +200,14 @@ static int parse_fields(void *obj, const struct cfg_ctx *x, yaml_node_t *m,
 			return cfg_err(x, k, "keys must be strings");
 		while (f->key && strcmp(f->key, ks))
 			f++;
-		if (!f->key)
-			return unknown_key(x, k, where);
-		if ((rc = dup_key(x, m, p)))
+		if (!f->key) {
+			if ((rc = unknown_key(x, k, where)))
+				return rc;
+			continue;
+		}
+		if ((rc = dup_key(x, m, p)) > 0)
+			continue; /* collected */
+		if (rc)
 			return rc;
 		dst = (char *)obj + f->offset;
 		switch (f->kind) {
@@ -333,7 +356,9 @@ static int get_retention(struct cfg_schedule *s, const struct cfg_ctx *x,
 
 		if (!ks)
 			return cfg_err(x, kn, "keys must be strings");
-		if ((rc = dup_key(x, v, p)))
+		if ((rc = dup_key(x, v, p)) > 0)
+			continue; /* collected */
+		if (rc)
 			return rc;
 		if (!strcmp(ks, "keep_within")) {
 			const char *d = scalar(vn);
@@ -354,8 +379,11 @@ static int get_retention(struct cfg_schedule *s, const struct cfg_ctx *x,
 		for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
 			if (!strcmp(ks, counts[i].key))
 				break;
-		if (i == sizeof(counts) / sizeof(counts[0]))
-			return unknown_key(x, kn, "'retention'");
+		if (i == sizeof(counts) / sizeof(counts[0])) {
+			if ((rc = unknown_key(x, kn, "'retention'")))
+				return rc;
+			continue;
+		}
 		rc = get_int((int *)((char *)k + counts[i].off), x, vn, ks);
 		if (rc)
 			return rc;
@@ -642,6 +670,117 @@ static int parse_write_policy(struct config *c, const struct cfg_ctx *x,
 	return cfg_err(x, v, "'write_policy' must be 'all' or { quorum: N }");
 }
 
+/* ---- metrics: (cli/metrics.h) ---- */
+
+static const struct field webhook_fields[] = {
+    FIELD(struct cfg_webhook, F_STR, url),
+    FIELD(struct cfg_webhook, F_STR, on),
+    FIELD(struct cfg_webhook, F_STR, header_file),
+    FIELD(struct cfg_webhook, F_INT, timeout_seconds),
+    {NULL, F_STR, 0, NULL},
+};
+
+/* The value node of key in mapping m (for the line of a message), else
+ * m itself. */
+static yaml_node_t *map_value(const struct cfg_ctx *x, yaml_node_t *m,
+			      const char *key)
+{
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+	     p < m->data.mapping.pairs.top; p++) {
+		const char *ks = scalar(yaml_document_get_node(x->doc, p->key));
+		if (ks && !strcmp(ks, key))
+			return yaml_document_get_node(x->doc, p->value);
+	}
+	return m;
+}
+
+/* The URL is not quoted in messages: it may carry a secret. */
+static int parse_webhook(struct cfg_webhook *w, const struct cfg_ctx *x,
+			 yaml_node_t *m)
+{
+	int rc;
+
+	w->timeout_seconds = -1;
+	rc = parse_fields(w, x, m, webhook_fields, "'metrics.webhook'");
+	if (rc)
+		return rc;
+	if (!w->url)
+		return cfg_err(x, m, "'metrics.webhook' needs 'url'");
+	if (strncmp(w->url, "http://", 7) && strncmp(w->url, "https://", 8))
+		return cfg_err(x, map_value(x, m, "url"),
+			       "webhook 'url' must start with http:// or "
+			       "https://");
+	for (const unsigned char *c = (const unsigned char *)w->url; *c; c++)
+		if (*c <= ' ' || *c == 0x7f)
+			return cfg_err(x, map_value(x, m, "url"),
+				       "webhook 'url' must not contain spaces "
+				       "or control characters");
+	if (w->on && strcmp(w->on, "failure") && strcmp(w->on, "always"))
+		return cfg_err(x, map_value(x, m, "on"),
+			       "webhook 'on' must be 'failure' (the default) "
+			       "or 'always'");
+	if (w->timeout_seconds == -1)
+		w->timeout_seconds = 10;
+	else if (w->timeout_seconds < 1 || w->timeout_seconds > 3600)
+		return cfg_err(x, map_value(x, m, "timeout_seconds"),
+			       "webhook 'timeout_seconds' must be from 1 to "
+			       "3600");
+	return 0;
+}
+
+/* metrics: { textfile: FILE.prom, webhook: {...} } */
+static int parse_metrics(struct cfg_metrics *mt, const struct cfg_ctx *x,
+			 yaml_node_t *m)
+{
+	const char *base;
+	size_t len;
+
+	if (m->type != YAML_MAPPING_NODE)
+		return cfg_err(x, m,
+			       "'metrics' must be a mapping such as { "
+			       "textfile: /var/lib/node_exporter/textfile/"
+			       "regvault.prom }");
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+	     p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
+		const char *ks = scalar(k);
+		int rc;
+
+		if (!ks)
+			return cfg_err(x, k, "keys must be strings");
+		if ((rc = dup_key(x, m, p)) > 0)
+			continue; /* collected */
+		if (rc)
+			return rc;
+		if (!strcmp(ks, "textfile"))
+			rc = get_str(&mt->textfile, x, v, ks);
+		else if (!strcmp(ks, "webhook"))
+			rc = parse_webhook(&mt->webhook, x, v);
+		else
+			rc = unknown_key(x, k, "'metrics'");
+		if (rc)
+			return rc;
+	}
+	if (!mt->textfile && !mt->webhook.url)
+		return cfg_err(x, m,
+			       "'metrics' needs 'textfile', 'webhook' or both");
+	if (!mt->textfile)
+		return 0;
+	/* node_exporter reads only *.prom; a dot file is hidden from it
+	 * (and is how the temporary file is named) */
+	base = strrchr(mt->textfile, '/');
+	base = base ? base + 1 : mt->textfile;
+	len = strlen(base);
+	if (len <= 5 || strcmp(base + len - 5, ".prom") || base[0] == '.')
+		return cfg_err(x, map_value(x, m, "textfile"),
+			       "metrics 'textfile' must name a file ending in "
+			       "'.prom' and not starting with '.' "
+			       "(node_exporter's textfile collector reads "
+			       "only those)");
+	return 0;
+}
+
 /* Allocate n zeroed elements of a sequence node and parse each. */
 #define PARSE_SEQ(x, node, arr, count, fn, what)                               \
 	do {                                                                   \
@@ -680,7 +819,9 @@ static int parse_root(struct config *c, const struct cfg_ctx *x,
 		yaml_node_t *v = yaml_document_get_node(x->doc, p->value);
 		const char *ks = scalar(k);
 		int rc = 0;
-		if (ks && (rc = dup_key(x, root, p)))
+		if (ks && (rc = dup_key(x, root, p)) > 0)
+			continue; /* collected */
+		if (rc)
 			return rc;
 		if (!ks)
 			rc = cfg_err(x, k, "keys must be strings");
@@ -704,6 +845,8 @@ static int parse_root(struct config *c, const struct cfg_ctx *x,
 		else if (!strcmp(ks, "schedules"))
 			PARSE_SEQ(x, v, c->schedules, c->n_schedules,
 				  parse_schedule, "schedules");
+		else if (!strcmp(ks, "metrics"))
+			rc = parse_metrics(&c->metrics, x, v);
 		else
 			rc = unknown_key(x, k, "the top level");
 		if (rc)
@@ -810,11 +953,17 @@ static int validate(const struct config *c, const struct cfg_ctx *x)
 
 int cfg_load(struct config **out, const char *path)
 {
+	return cfg_load_all(out, path, NULL);
+}
+
+int cfg_load_all(struct config **out, const char *path,
+		 struct rv_strlist *problems)
+{
 	struct rv_buf text = RV_BUF_INIT(CFG_MAX_BYTES);
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	struct config *c = NULL;
-	struct cfg_ctx x = {&doc, path};
+	struct cfg_ctx x = {&doc, path, problems};
 	int rc, have_parser = 0, have_doc = 0;
 
 	*out = NULL;
@@ -851,6 +1000,11 @@ int cfg_load(struct config **out, const char *path)
 	rc = parse_root(c, &x, yaml_document_get_root_node(&doc));
 	if (!rc)
 		rc = validate(c, &x);
+	if (!rc && problems && problems->n)
+		rc = rv_err_set(RV_INVALID, "%s", problems->items[0]);
+	else if (rc && rc != RV_NOMEM && problems &&
+		 rv_strlist_add(problems, rv_err_msg()))
+		rc = RV_NOMEM;
 	if (!rc) {
 		*out = c;
 		c = NULL;
@@ -915,6 +1069,10 @@ void cfg_free(struct config *c)
 		free(s->to);
 		sched_cron_free(s->parsed);
 	}
+	free(c->metrics.textfile);
+	free(c->metrics.webhook.url);
+	free(c->metrics.webhook.on);
+	free(c->metrics.webhook.header_file);
 	free(c->schedules);
 	free(c->registries);
 	free(c->sources);

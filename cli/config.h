@@ -84,6 +84,21 @@ struct cfg_schedule {
 	unsigned long line;	   /* where it is written (for messages) */
 };
 
+/* metrics: { textfile: FILE.prom, webhook: { url, on, header_file,
+ * timeout_seconds } } (cli/metrics.h; docs/OPERATIONS.md, "Metrics and
+ * alerts"). Both parts are optional; NULL when not configured. */
+struct cfg_webhook {
+	char *url;	     /* http:// or https:// */
+	char *on;	     /* "failure" (the default) or "always" */
+	char *header_file;   /* one "Name: value" line, a secret; or NULL */
+	int timeout_seconds; /* 1-3600 (default 10) */
+};
+
+struct cfg_metrics {
+	char *textfile;		    /* "*.prom", written after every job */
+	struct cfg_webhook webhook; /* url NULL: no webhook */
+};
+
 struct config {
 	char *path;
 	char *catalog;
@@ -104,11 +119,18 @@ struct config {
 	int lock_stale;
 	struct cfg_schedule *schedules; /* in the order written */
 	size_t n_schedules;
+	struct cfg_metrics metrics; /* metrics: (cli/metrics.h) */
 };
 
 /* Load and validate path. RV_NOTFOUND if it does not exist, RV_INVALID
  * with "config 'PATH' line N: ..." for anything wrong in it. */
 int cfg_load(struct config **out, const char *path);
+/* cfg_load that does not stop at an unknown or repeated key: each such
+ * problem (and the one that stopped the load, if any) is added to
+ * problems as "config 'PATH' line N: ..."; RV_INVALID (message: the
+ * first) when there is any. */
+int cfg_load_all(struct config **out, const char *path,
+		 struct rv_strlist *problems);
 void cfg_free(struct config *c);
 
 /* The registry with this name, or NULL. */

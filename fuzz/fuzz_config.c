@@ -54,6 +54,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = cfg_load(&c, path);
 	FUZZ_CHECK(FUZZ_CODE_IN(rc, RV_INVALID, RV_TOOBIG, RV_NOMEM));
 	FUZZ_CHECK(rc ? c == NULL : c != NULL);
+	/* collecting (config check) agrees: the same outcome; a file that
+	 * does not load has its problem first, each one naming its line */
+	{
+		struct config *all = NULL;
+		struct rv_strlist problems = RV_STRLIST_INIT;
+		int rc3 = cfg_load_all(&all, path, &problems);
+
+		FUZZ_CHECK(rc3 == rc || rc == RV_NOMEM || rc3 == RV_NOMEM);
+		FUZZ_CHECK(rc3 ? all == NULL : problems.n == 0);
+		for (size_t i = 0; i < problems.n; i++) {
+			FUZZ_CHECK(!fuzz_has_ctl(problems.items[i]));
+			if (rc3 == RV_INVALID)
+				FUZZ_CHECK(strstr(problems.items[i], "config '"));
+		}
+		cfg_free(all);
+		rv_strlist_release(&problems);
+	}
 	if (c) {
 		check_config(c);
 		rc2 = cfg_load(&again, path);

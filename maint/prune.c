@@ -11,6 +11,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/progress.h"
 #include "util/set.h"
 #include "util/strlist.h"
 
@@ -29,6 +30,9 @@ struct pr {
 	struct prune_result *r;
 	struct rv_set carried; /* blob digests written to a new pack */
 	struct rv_buf chunk;
+	/* the progress line: packs that go, live bytes moved of those to
+	 * move; then copies deleted */
+	struct rv_meter meter;
 };
 
 void maint_prune_release(struct prune_result *r)
@@ -101,6 +105,8 @@ static int move_chunks(struct pr *p, const char *pack_id)
 					     p->chunk.len);
 		if (!rc)
 			rc = maybe_flush(p);
+		p->meter.bytes += locs[i].length;
+		rv_meter_show(&p->meter);
 	}
 	free(locs);
 	return rc;
@@ -249,12 +255,18 @@ static int delete_queued(struct pr *p)
 	size_t n = 0;
 	int rc = cat_pending_list(&list, &n, p->c);
 
+	rv_meter_start(&p->meter, "prune", "copies deleted", n, 0);
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct target *t = NULL;
 		char name[96], why[512];
 		uint64_t size = 0;
 		int del;
 
+		p->meter.done = i;
+		if (!p->o->dry_run) {
+			rv_meter_where(&p->meter, list[i].target);
+			rv_meter_show(&p->meter);
+		}
 		for (size_t k = 0; k < store_target_count(p->s); k++)
 			if (!strcmp(store_target_name(p->s, k), list[i].target))
 				t = store_target(p->s, k);
@@ -441,13 +453,27 @@ int maint_prune(struct prune_result *out, struct cat *c, struct store *s,
 
 	/* 2. repack into new packs, on every target */
 	store_set_quorum(s, 0);
+	{
+		uint64_t to_move = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (fates[i] == REPACK)
+				to_move += packs[i].live_bytes;
+		rv_meter_start(&p.meter, "prune", "packs", going, to_move);
+	}
 	for (size_t i = 0; !rc && i < n; i++) {
+		char where[32];
+
 		if (fates[i] == KEEP)
 			continue;
+		snprintf(where, sizeof(where), "pack %.12s", packs[i].pack_id);
+		rv_meter_where(&p.meter, where);
+		rv_meter_show(&p.meter);
 		if (fates[i] == REPACK)
 			rc = move_chunks(&p, packs[i].pack_id);
 		if (!rc && (packs[i].entries || unknown))
 			rc = carry_entries(&p, packs[i].pack_id, unknown > 0);
+		p.meter.done++;
 	}
 	if (!rc)
 		rc = flush_record(&p);
@@ -471,6 +497,7 @@ int maint_prune(struct prune_result *out, struct cat *c, struct store *s,
 	if (!rc)
 		rc = delete_queued(&p);
 done:
+	rv_progress_done();
 	cat_prune_end(c);
 	rv_set_release(&foreign);
 	rv_set_release(&p.carried);

@@ -21,6 +21,7 @@
 #include "util/digest.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/progress.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -51,7 +52,17 @@ struct repair {
 	const struct maint_listing *l;
 	int64_t now;
 	enum copy_state *state; /* one per target, reused */
+	/* the progress line: packs done, bytes hashed (every copy, and a
+	 * copy fetched or put again) of those known to hash so far */
+	struct rv_meter meter;
+	uint64_t bytes0; /* st->bytes_checked before the packs */
 };
+
+static void meter_show(struct repair *rp)
+{
+	rp->meter.bytes = rp->st->bytes_checked - rp->bytes0;
+	rv_meter_show(&rp->meter);
+}
 
 static const char *tname(struct repair *rp, size_t t)
 {
@@ -233,7 +244,7 @@ static int repair_pack(struct repair *rp, const char *pack_id,
 	char name[96];
 	char *tmp = NULL;
 	size_t src = rp->l->n;
-	uint64_t size;
+	uint64_t size, good_size = 0;
 	int rc = 0;
 
 	maint_pack_name(name, sizeof(name), pack_id);
@@ -246,6 +257,7 @@ static int repair_pack(struct repair *rp, const char *pack_id,
 			rp->state[t] = COPY_ABSENT;
 			continue;
 		}
+		meter_show(rp);
 		rc = hash_pack(&rp->state[t], &size, rp, t, pack_id, -1);
 		if (rc)
 			return rc;
@@ -256,8 +268,10 @@ static int repair_pack(struct repair *rp, const char *pack_id,
 			if (rc)
 				return rc;
 		}
-		if (rp->state[t] == COPY_GOOD && src == rp->l->n)
+		if (rp->state[t] == COPY_GOOD && src == rp->l->n) {
 			src = t;
+			good_size = size;
+		}
 	}
 	if (src == rp->l->n) {
 		rc = report_lost_pack(rp, pack_id, recorded != NULL);
@@ -273,10 +287,14 @@ static int repair_pack(struct repair *rp, const char *pack_id,
 			continue;
 		}
 		if (!tmp) {
+			rp->meter.bytes_total += good_size;
+			meter_show(rp);
 			rc = fetch_pack(&tmp, rp, src, pack_id);
 			if (rc || !tmp)
 				break;
 		}
+		rp->meter.bytes_total += good_size;
+		meter_show(rp);
 		rc = put_pack(rp, t, src, pack_id, tmp);
 	}
 locations:
@@ -294,17 +312,41 @@ static int repair_packs(struct repair *rp)
 	struct cat_pack *packs = NULL;
 	size_t n = 0;
 	int rc = cat_pack_list(&packs, &n, rp->c);
+	uint64_t to_hash = 0;
 
+	/* every copy the targets list is hashed */
 	for (size_t i = 0; !rc && i < n; i++)
+		for (size_t t = 0; t < rp->l->n; t++)
+			if (rp->l->ok[t] &&
+			    maint_listing_has(rp->l, t, packs[i].pack_id))
+				to_hash += packs[i].size;
+	rv_meter_start(&rp->meter, "repair", "packs",
+		       n + (rp->dry_run ? rp->st->adopted.n : 0), to_hash);
+	rp->bytes0 = rp->st->bytes_checked;
+	for (size_t i = 0; !rc && i < n; i++) {
+		char where[32];
+
+		snprintf(where, sizeof(where), "pack %.12s", packs[i].pack_id);
+		rv_meter_where(&rp->meter, where);
 		rc = repair_pack(rp, packs[i].pack_id, &packs[i].targets);
+		rp->meter.done++;
+		meter_show(rp);
+	}
 	/* A dry run has not recorded what it would adopt. */
 	for (size_t i = 0; !rc && rp->dry_run && i < rp->st->adopted.n; i++) {
 		const char *id =
 		    maint_pack_id_of(rp->st->adopted.items[i].what);
+		char where[32];
 
-		if (id)
+		if (id) {
+			snprintf(where, sizeof(where), "pack %.12s", id);
+			rv_meter_where(&rp->meter, where);
 			rc = repair_pack(rp, id, NULL);
+		}
+		rp->meter.done++;
+		meter_show(rp);
 	}
+	rv_progress_done();
 	cat_pack_list_free(packs, n);
 	return rc;
 }

@@ -307,6 +307,41 @@ int reg_catalog_truncated(const struct reg *r)
 	return r->catalog_truncated;
 }
 
+int reg_ping(struct reg *r)
+{
+	struct rv_buf url = RV_BUF_INIT(4096);
+	struct rv_buf body = RV_BUF_INIT(REG_ERRBODY_MAX);
+	struct reg_resp resp;
+	struct reg_req req;
+	int rv;
+
+	reg_resp_init(&resp);
+	rv = rv_buf_printf(&url, "%s/v2/", r->url);
+	if (rv)
+		goto done;
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.url = rv_buf_cstr(&url);
+	req.what = "check the API";
+	req.accept = "application/json";
+	req.out = &body;
+	req.out_max = REG_ERRBODY_MAX;
+	rv = reg_do(r, &req, &resp);
+	if (!rv && resp.status == 401)
+		rv = rv_err_set(RV_AUTH,
+				"registry '%s' refused the credentials (HTTP "
+				"401 on /v2/); check username and "
+				"password_file",
+				r->name);
+	else if (!rv && resp.status != 200)
+		rv = reg_status_error(r, &req, &resp);
+done:
+	rv_buf_release(&url);
+	rv_buf_release(&body);
+	reg_resp_release(&resp);
+	return rv;
+}
+
 int reg_tags(struct reg *r, const char *repo, struct rv_strlist *tags)
 {
 	struct rv_buf url = RV_BUF_INIT(4096);

@@ -191,6 +191,11 @@ int reg_referrers(struct rv_buf *out, struct reg *r, const char *repo,
  * returned a page of exactly the default page size or of the 100 entries
  * distribution caps it at, without a Link header to a next page. */
 int reg_catalog_truncated(const struct reg *r);
+/* GET /v2/ (the API version check), authenticating as a real request
+ * would: 0 when the registry answers 200. RV_AUTH when it refuses the
+ * credentials, another code (message set) when it cannot be reached or
+ * answers something else. */
+int reg_ping(struct reg *r);
 
 /* Counters since reg_new, for reports and tests. */
 struct reg_stats {

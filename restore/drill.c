@@ -634,16 +634,22 @@ static int run_checks(struct drill_result *r, struct tag_list *l,
 		      struct reg *check, int *hard_rc)
 {
 	struct checker k;
+	struct rv_meter meter;
 	int rc = 0;
 
 	memset(&k, 0, sizeof(k));
 	k.reg = check;
 	k.r = r;
+	/* the restore before this had its own meter (restore_run) */
+	rv_meter_start(&meter, "drill", "tags checked", l->n, 0);
 	for (size_t i = 0; !rc && i < l->n; i++) {
-		if (!k.repo || strcmp(k.repo, l->items[i].repo))
+		if (!k.repo || strcmp(k.repo, l->items[i].repo)) {
 			checker_reset(&k, l->items[i].repo);
-		rv_progress("drill: checking %zu/%zu tags", i + 1, l->n);
+			rv_meter_where(&meter, k.repo);
+		}
+		rv_meter_show(&meter);
 		rc = check_tag(&k, &l->items[i]);
+		meter.done = i + 1;
 	}
 	rv_progress_done();
 	*hard_rc = k.hard_rc;

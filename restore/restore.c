@@ -11,6 +11,7 @@
 #include "util/err.h"
 #include "util/glob.h"
 #include "util/log.h"
+#include "util/progress.h"
 #include "util/set.h"
 
 #include <jansson.h>
@@ -70,7 +71,32 @@ struct rs {
 	size_t n_refs, cap_refs;
 	int referrers_api; /* destination: 0 not asked, 1 has it, -1 not */
 	struct upload_pool *pool; /* made for the first blob to push */
+
+	/* The progress line (not in a dry run): tags of repositories done
+	 * of the selected ones, bytes uploaded of the bytes to upload. The
+	 * latter is an estimate from the catalog: the blobs of each
+	 * repository not counted for an earlier one (those are mounted),
+	 * est[first tag of a repository]; the current repository's figure
+	 * is exact once it is planned (cur_left: its blobs not on the
+	 * destination and not yet done). */
+	int metered;
+	struct rv_meter meter;
+	uint64_t *est;
+	int est_known;
+	uint64_t est_rest; /* the repositories after the current one */
+	uint64_t cur_left;
+	uint64_t up_bytes; /* uploaded by this run */
 };
+
+static void meter_show(struct rs *x)
+{
+	if (!x->metered)
+		return;
+	x->meter.bytes = x->up_bytes;
+	x->meter.bytes_total =
+	    x->est_known ? x->up_bytes + x->cur_left + x->est_rest : 0;
+	rv_meter_show(&x->meter);
+}
 
 /* 1 when repo is one the restore is asked for (all when none named). */
 static int repo_selected(const struct rs *x, const char *repo)
@@ -898,6 +924,23 @@ static int push_planned_manifest(struct rs *x, const char *dst_repo,
 	return 0;
 }
 
+/* A blob's outcome on the meter, before blob_done adds it to x->pushed.
+ * It was counted in cur_left when it was not known on the destination
+ * (then it was not given a mount source either). */
+static void meter_blob(struct rs *x, const struct plan *p,
+		       const struct upload_result *res)
+{
+	const struct rblob *bl = &p->blobs[res->index];
+
+	if (!rv_set_has(&x->pushed, bl->digest, strlen(bl->digest)))
+		x->cur_left -= x->cur_left < (uint64_t)bl->size
+				   ? x->cur_left
+				   : (uint64_t)bl->size;
+	if (res->outcome == UPLOAD_PUSHED)
+		x->up_bytes += res->bytes;
+	meter_show(x);
+}
+
 /* The failure a restore reports: the one a run pushing everything in
  * plan order would have met first. */
 struct failure {
@@ -976,6 +1019,7 @@ static int push_contents(struct rs *x, const char *dst_repo,
 			break;
 		}
 		in_flight--;
+		meter_blob(x, p, res);
 		if (res->outcome == UPLOAD_FAILED)
 			note_failure(&f, res->rc,
 				     res->msg ? res->msg
@@ -1002,6 +1046,102 @@ done:
 	return rc;
 }
 
+/* The current repository is planned: its blobs not on the destination
+ * are what it uploads (the others are there, or mounted). */
+static void meter_repo(struct rs *x, size_t first, const struct plan *p)
+{
+	if (!x->metered)
+		return;
+	x->est_rest -=
+	    x->est_rest < x->est[first] ? x->est_rest : x->est[first];
+	x->cur_left = 0;
+	for (size_t i = 0; i < p->n_blobs; i++)
+		if (!rv_set_has(&x->pushed, p->blobs[i].digest,
+				strlen(p->blobs[i].digest)))
+			x->cur_left += (uint64_t)p->blobs[i].size;
+	meter_show(x);
+}
+
+/* Add the sizes of the blobs under digest not counted yet to *bytes. */
+static int est_visit(struct rs *x, struct rv_set *manifests,
+		     struct rv_set *blobs, const char *digest, int depth,
+		     uint64_t *bytes)
+{
+	struct cat_manifest *m = NULL;
+	int rc = rv_set_add(manifests, digest, strlen(digest));
+
+	if (rc <= 0)
+		return rc;
+	if (depth > 8)
+		return rv_err_set(RV_CORRUPT, "manifest %s nests too deep",
+				  digest);
+	rc = cat_manifest_get(&m, x->c, digest);
+	for (size_t i = 0; !rc && i < m->n_refs; i++) {
+		const struct cat_ref *ref = &m->refs[i];
+
+		if (ref->is_manifest) {
+			rc = est_visit(x, manifests, blobs, ref->digest,
+				       depth + 1, bytes);
+			continue;
+		}
+		if (ref->nondistributable)
+			continue;
+		rc = rv_set_add(blobs, ref->digest, strlen(ref->digest));
+		if (rc == 1 && ref->size > 0)
+			*bytes += (uint64_t)ref->size;
+		rc = rc < 0 ? rc : 0;
+	}
+	cat_manifest_free(m);
+	return rc;
+}
+
+/* Start the meter, with the bytes to upload estimated from the catalog
+ * (manifests only, no request): left unknown when that fails (the run
+ * itself then says why). */
+static void meter_start(struct rs *x)
+{
+	struct rv_set manifests = RV_SET_INIT, blobs = RV_SET_INIT;
+	uint64_t sum = 0;
+	int rc = 0;
+
+	x->metered = 1;
+	rv_meter_start(&x->meter, "restore", "tags", x->n_tags, 0);
+	x->est = calloc(x->n_tags ? x->n_tags : 1, sizeof(*x->est));
+	if (!x->est)
+		rc = rv_err_set(RV_NOMEM, "out of memory");
+	for (size_t first = 0; !rc && first < x->n_tags;) {
+		const char *repo = x->tags[first].repo;
+		size_t end = first;
+
+		while (end < x->n_tags && !strcmp(x->tags[end].repo, repo))
+			end++;
+		for (size_t i = first; !rc && i < end; i++)
+			rc = est_visit(x, &manifests, &blobs, x->tags[i].digest,
+				       0, &x->est[first]);
+		for (size_t i = 0; !rc && i < x->n_refs; i++)
+			if (!strcmp(x->refs[i].repo, repo))
+				rc = est_visit(x, &manifests, &blobs,
+					       x->refs[i].digest, 0,
+					       &x->est[first]);
+		sum += x->est[first];
+		first = end;
+	}
+	rv_set_release(&manifests);
+	rv_set_release(&blobs);
+	if (rc) {
+		rv_debug("restore: no estimate of the bytes to upload: %s",
+			 rv_err_msg());
+		rv_err_clear();
+		if (!x->est)
+			x->metered = 0;
+		else
+			memset(x->est, 0, x->n_tags * sizeof(*x->est));
+		return;
+	}
+	x->est_known = 1;
+	x->est_rest = sum;
+}
+
 /* Restore the tags [first, end) which all belong to one repository. */
 static int restore_repo(struct rs *x, size_t first, size_t end)
 {
@@ -1016,6 +1156,8 @@ static int restore_repo(struct rs *x, size_t first, size_t end)
 	memset(&p, 0, sizeof(p));
 	memset(&reach, 0, sizeof(reach));
 	memset(&rr, 0, sizeof(rr));
+	rv_meter_where(&x->meter, dst_repo);
+	meter_show(x);
 	rc = classify_tags(x, first, end);
 	for (size_t i = first; !rc && i < end; i++) {
 		const struct rtag *t = &x->tags[i];
@@ -1079,6 +1221,7 @@ static int restore_repo(struct rs *x, size_t first, size_t end)
 		dst_repo, strcmp(repo, dst_repo) ? " from " : "",
 		strcmp(repo, dst_repo) ? repo : "", n_push, end - first,
 		p.order.n, p.n_blobs);
+	meter_repo(x, first, &p);
 	/* blobs of unchanged tags: their manifests are there, and a
 	 * registry takes a manifest only with its blobs */
 	for (size_t i = 0; i < reach.n_blobs; i++) {
@@ -1095,6 +1238,8 @@ static int restore_repo(struct rs *x, size_t first, size_t end)
 			struct rtag *t = &x->tags[i];
 			if (is_fallback_tag(t->tag) != pass)
 				continue;
+			x->meter.done++;
+			meter_show(x);
 			if (t->state == TAG_KEEP) {
 				rv_warn("'%s:%s' on the destination is %s, "
 					"the snapshot has %s: left alone "
@@ -1350,6 +1495,8 @@ int restore_run(struct restore_stats *st, struct cat *c, struct store *s,
 					    &x);
 	if (rc)
 		goto done;
+	if (!o->dry_run)
+		meter_start(&x);
 	for (size_t first = 0; first < x.n_tags && !rc;) {
 		size_t end = first + 1;
 		while (end < x.n_tags &&
@@ -1374,6 +1521,8 @@ int restore_run(struct restore_stats *st, struct cat *c, struct store *s,
 				x.tags[i].failed = 1;
 			rc = 0;
 		}
+		x.meter.done = end;
+		meter_show(&x);
 		first = end;
 	}
 	if (!rc && !o->dry_run)
@@ -1382,7 +1531,9 @@ int restore_run(struct restore_stats *st, struct cat *c, struct store *s,
 		rc = rv_err_set(first_rc, "%s",
 				first_msg ? first_msg : rv_code_name(first_rc));
 done:
+	rv_progress_done();
 	upload_pool_free(x.pool);
+	free(x.est);
 	free(first_msg);
 	for (size_t i = 0; i < x.n_tags; i++) {
 		free(x.tags[i].repo);

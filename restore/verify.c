@@ -20,6 +20,7 @@
 #include "util/digest.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/progress.h"
 #include "util/set.h"
 
 #include <jansson.h>
@@ -78,7 +79,51 @@ struct verify {
 	struct vsnap *links;
 	size_t n_links, cap_links;
 	int64_t now;
+	/* The progress line: copies checked of those to check and their
+	 * bytes (quick reads none). Deep counts each copy twice, its hash
+	 * and then its chunks. With --sample the bytes of a target not
+	 * reached yet are its share of every pack's. */
+	struct rv_meter meter;
+	uint64_t target_est; /* bytes to check on one target, estimated */
+	int passes;	     /* 1, or 2 for deep */
 };
+
+/* The packs to check on each target: all, or the --sample share. */
+static size_t n_to_pick(const struct verify *v)
+{
+	if (!v->o->sample)
+		return v->n_packs;
+	return (v->n_packs * v->o->sample + 99) / 100;
+}
+
+static void meter_start(struct verify *v)
+{
+	uint64_t sum = 0, copies = 0;
+	size_t n_sel = 0;
+
+	for (size_t t = 0; t < v->n_targets; t++)
+		n_sel += v->selected[t] != 0;
+	for (size_t i = 0; i < v->n_packs; i++)
+		sum += v->packs[i].size;
+	v->passes = v->o->level == VERIFY_DEEP ? 2 : 1;
+	copies = (uint64_t)n_sel * n_to_pick(v) * (uint64_t)v->passes;
+	if (v->o->sample)
+		sum = sum / 100 * v->o->sample;
+	if (v->o->level != VERIFY_QUICK)
+		v->target_est = sum * (uint64_t)v->passes;
+	rv_meter_start(&v->meter, "verify",
+		       v->o->level == VERIFY_DEEP ? "checks" : "packs", copies,
+		       v->target_est * n_sel);
+}
+
+/* One copy checked (one pass of it). */
+static void meter_copy(struct verify *v, const struct vpack *p)
+{
+	v->meter.done++;
+	if (v->o->level != VERIFY_QUICK)
+		v->meter.bytes += p->size;
+	rv_meter_show(&v->meter);
+}
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -1241,11 +1286,21 @@ static int check_target(struct verify *v, size_t t)
 			       sizeof(picks[i].salt)) != 1)
 			picks[i].salt = (uint32_t)i;
 	}
-	n_pick = v->n_packs;
+	n_pick = n_to_pick(v);
 	if (v->o->sample) {
+		uint64_t picked = 0;
+
 		qsort(picks, v->n_packs, sizeof(*picks), pick_cmp);
-		n_pick = (v->n_packs * v->o->sample + 99) / 100;
+		/* this target's bytes, exactly, for the estimate */
+		for (size_t i = 0; i < n_pick; i++)
+			picked += v->packs[picks[i].pack].size;
+		if (v->o->level != VERIFY_QUICK)
+			v->meter.bytes_total = v->meter.bytes_total -
+					       v->target_est +
+					       picked * (uint64_t)v->passes;
 	}
+	rv_meter_where(&v->meter, tname(v, t));
+	rv_meter_show(&v->meter);
 	/* the packs known now are the ones to check; deep may add others
 	 * (chunks of blobs in other snapshots' packs) */
 	for (size_t i = 0; !rc && i < n_pick; i++) {
@@ -1254,6 +1309,7 @@ static int check_target(struct verify *v, size_t t)
 		checked[n_checked++] = picks[i].pack;
 		rc = check_copy(v, p, t);
 		v->r->copies_checked++;
+		meter_copy(v, p);
 	}
 	for (size_t i = 0; !rc && v->o->level == VERIFY_DEEP && i < n_checked;
 	     i++) {
@@ -1261,6 +1317,7 @@ static int check_target(struct verify *v, size_t t)
 
 		if (p->state[t] == STORE_COPY_GOOD)
 			rc = deep_pack(v, p, t, &blobs_done, &authenticated);
+		meter_copy(v, p);
 	}
 	if (!rc)
 		rc = record_times(v, t, checked, n_checked);
@@ -1497,6 +1554,7 @@ int verify_run(struct verify_result *r, struct cat *c, struct store *s,
 		goto done;
 	r->snapshots = v.n_snaps;
 	r->packs_needed = v.n_packs;
+	meter_start(&v);
 	for (size_t t = 0; !rc && t < v.n_targets; t++)
 		if (v.selected[t])
 			rc = check_target(&v, t);
@@ -1527,6 +1585,7 @@ int verify_run(struct verify_result *r, struct cat *c, struct store *s,
 	if (r->lost_other || r->problems.n)
 		r->outcome = VERIFY_LOST;
 done:
+	rv_progress_done();
 	r->finished = (int64_t)time(NULL);
 	r->seconds = now_seconds() - t0;
 	for (size_t i = 0; i < v.n_packs; i++) {

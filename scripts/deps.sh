@@ -15,6 +15,8 @@ packages=(
 	restic borgbackup
 	# libFuzzer for the parsers' fuzz targets (fuzz/run.sh)
 	clang
+	# the man page's render check (tests/e2e/test_packaging.sh)
+	man-db groff-base
 )
 
 missing=()

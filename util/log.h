@@ -15,6 +15,18 @@ enum rv_log_level {
 
 void rv_log_set_level(int level);
 int rv_log_level(void);
+
+/* How a line looks: text "regvault: warning: ..." (the default), or one
+ * JSON object per line for log shippers:
+ *   {"time":"2026-11-28T23:00:00Z","level":"warning","program":"regvault",
+ *    "msg":"..."}
+ * Either way a line is one line: control characters become '?'. */
+enum rv_log_format {
+	RV_LOG_TEXT = 0,
+	RV_LOG_JSON = 1,
+};
+void rv_log_set_format(int format);
+int rv_log_format(void);
 void rv_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
