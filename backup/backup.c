@@ -103,6 +103,9 @@ struct bk {
 	size_t cap_seen_depth;
 	int cur_ref_depth;
 	int api_off; /* the registry has no referrers API (this repository) */
+	int api_noted; /* that was logged at info once in this run (then at
+			  debug: a registry without it says so for every
+			  repository) */
 	struct referrer_entry *refs;
 	size_t n_refs, cap_refs;
 	int refs_capped;
@@ -1074,7 +1077,9 @@ static int backup_referrers_api(struct bk *b, const char *repo)
 		rv_buf_reset(&list);
 		rc = reg_referrers(&list, b->r, repo, subject);
 		if (rc == RV_UNSUPPORTED) {
-			rv_info("%s", rv_err_msg());
+			rv_log(b->api_noted ? RV_LOG_DEBUG : RV_LOG_INFO, "%s",
+			       rv_err_msg());
+			b->api_noted = 1;
 			b->api_off = 1;
 			rc = 0;
 			break;
