@@ -191,6 +191,12 @@ int cmd_forget(struct app *a, int argc, char **argv)
 				     do_prune ? "forget --prune" : "forget", 0);
 	if (!rc)
 		rc = app_open_catalog(a);
+	/* --prune: what killed runs left is cleaned and adopted first, as
+	 * `prune` does, so this prune judges it too (a repack's output a
+	 * killed prune put on the targets is recorded, then deleted if no
+	 * snapshot needs it) */
+	if (!rc && do_prune && !fo.dry_run)
+		rc = app_resume(a);
 	if (!rc)
 		rc = maint_forget(&r, a->cat, a->store, &fo);
 	if (!rc && do_prune) {

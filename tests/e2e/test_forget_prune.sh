@@ -208,3 +208,20 @@ rv_expect_eq "verify after the scheduled prune" "$(rv_json_field outcome)" ok
 rv_run 0 restore latest --to dst6 --force # dst6 holds day 6: overwrite
 "$CHECK_EQUAL" "$src_URL" "$dst6_URL" || die "the last snapshot differs from the source after the scheduled prune"
 pass "scheduled backup + retention + prune: the last snapshot restores digest-equal"
+
+step "forget --prune adopts what a killed run left first, and gives the space back"
+# a backup whose catalog rows are lost (as when it is killed after putting
+# its packs): its packs are on the target, unknown to the catalog
+sqlite3 "$RV_WORK/catalog.db" ".backup '$RV_WORK/catalog.before'"
+push_new "$src_URL"
+rv_run 0 backup
+cp "$RV_WORK/catalog.before" "$RV_WORK/catalog.db"
+rm -f "$RV_WORK/catalog.db-wal" "$RV_WORK/catalog.db-shm"
+target_packs() { find "$RV_WORK/store/packs" -type f -printf '%f\n' | sort; }
+catalog_packs() { sqlite3 "$RV_WORK/catalog.db" 'SELECT pack_id FROM packs ORDER BY 1'; }
+orphans=$(comm -23 <(target_packs) <(catalog_packs) | grep -c . || true)
+((orphans > 0)) || die "the lost backup left no unknown pack"
+rv_run 0 forget --keep-last 1 --prune --json
+grep -q "adopting pack" "$RV_ERR" || die "forget --prune did not adopt the unknown packs: $(cat "$RV_ERR")"
+rv_expect_eq "packs on the target that the catalog does not know" "$(comm -23 <(target_packs) <(catalog_packs) | grep -c . || true)" 0
+pass "forget --prune adopted the $orphans pack(s) a lost run left, then judged them like any other"
