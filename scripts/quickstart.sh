@@ -48,6 +48,10 @@ step "regvault restore latest --to dst"
 rv restore latest --to dst
 step "checking every tag's digest with skopeo, independently of regvault"
 bash tests/e2e/check_equal.sh "$src_URL" "$dst_URL" | tail -n 1
+step "regvault verify (every pack on the target hashes to its id)"
+rv verify
+step "regvault status (exit 1 would mean something needs attention)"
+rv status
 
 echo
 echo "Done. The store is in $RV_WORK/store, the catalog in $RV_WORK/catalog.db,"
