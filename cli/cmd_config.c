@@ -27,7 +27,6 @@
 #include "util/fs.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -65,58 +64,56 @@ static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
 	return NULL;
 }
 
-/* The line of section[index].field (or of what exists of that path:
- * the item, the section); 0 when the document is not at hand. index < 0:
+/* Item i of sequence node seq, or NULL. */
+static yaml_node_t *seq_get(yaml_document_t *d, yaml_node_t *seq, long i)
+{
+	if (!seq || seq->type != YAML_SEQUENCE_NODE || i < 0 ||
+	    i >= seq->data.sequence.items.top - seq->data.sequence.items.start)
+		return NULL;
+	return yaml_document_get_node(d, seq->data.sequence.items.start[i]);
+}
+
+/* The deepest node of the path section[index].field[entry] that exists
+ * (index < 0: section is a mapping; field or entry < 0: stop before
+ * them); NULL when not even the section does or no document is at hand. */
+static yaml_node_t *path_node(struct check *c, const char *section, long index,
+			      const char *field, long entry)
+{
+	yaml_node_t *n, *next;
+
+	if (!c->have_doc)
+		return NULL;
+	n = map_get(&c->doc, yaml_document_get_root_node(&c->doc), section);
+	if (!n || index < 0)
+		next = n;
+	else if (!(next = seq_get(&c->doc, n, index)))
+		return n;
+	n = next;
+	if (!field || !(next = map_get(&c->doc, n, field)))
+		return n;
+	n = next;
+	next = entry >= 0 ? seq_get(&c->doc, n, entry) : NULL;
+	return next ? next : n;
+}
+
+/* The line of section[index].field (or of what exists of that path: the
+ * item, the section); 0 when the document is not at hand. index < 0:
  * section is a mapping (key:) and field is in it. */
 static unsigned long line_of(struct check *c, const char *section, long index,
 			     const char *field)
 {
-	yaml_node_t *root, *sec, *item, *v;
+	yaml_node_t *n = path_node(c, section, index, field, -1);
 
-	if (!c->have_doc)
-		return 0;
-	root = yaml_document_get_root_node(&c->doc);
-	sec = map_get(&c->doc, root, section);
-	if (!sec)
-		return 0;
-	item = sec;
-	if (index >= 0) {
-		if (sec->type != YAML_SEQUENCE_NODE ||
-		    index >= sec->data.sequence.items.top -
-				 sec->data.sequence.items.start)
-			return sec->start_mark.line + 1;
-		item = yaml_document_get_node(
-		    &c->doc, sec->data.sequence.items.start[index]);
-		if (!item)
-			return sec->start_mark.line + 1;
-	}
-	v = field ? map_get(&c->doc, item, field) : NULL;
-	return (v ? v : item)->start_mark.line + 1;
+	return n ? n->start_mark.line + 1 : 0;
 }
 
 /* The line of the n-th entry of the list section[index].field. */
 static unsigned long line_of_entry(struct check *c, const char *section,
 				   long index, const char *field, size_t n)
 {
-	yaml_node_t *root, *sec, *item, *list, *e = NULL;
+	yaml_node_t *e = path_node(c, section, index, field, (long)n);
 
-	if (!c->have_doc)
-		return 0;
-	root = yaml_document_get_root_node(&c->doc);
-	sec = map_get(&c->doc, root, section);
-	if (!sec || sec->type != YAML_SEQUENCE_NODE ||
-	    index >= sec->data.sequence.items.top -
-			 sec->data.sequence.items.start)
-		return line_of(c, section, index, field);
-	item = yaml_document_get_node(&c->doc,
-				      sec->data.sequence.items.start[index]);
-	list = item ? map_get(&c->doc, item, field) : NULL;
-	if (list && list->type == YAML_SEQUENCE_NODE &&
-	    (ptrdiff_t)n < list->data.sequence.items.top -
-			       list->data.sequence.items.start)
-		e = yaml_document_get_node(&c->doc,
-					   list->data.sequence.items.start[n]);
-	return e ? e->start_mark.line + 1 : line_of(c, section, index, field);
+	return e ? e->start_mark.line + 1 : 0;
 }
 
 static int load_doc(struct check *c)

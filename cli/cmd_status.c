@@ -302,14 +302,17 @@ static int one_schedule(struct status *s, json_t *arr,
 	if (rc || !stale)
 		return rc;
 	cli_time(slot, sizeof(slot), before);
-	if (done_at > 0)
+	if (done_at > 0) {
+		char ok_at[32];
+
+		cli_time(ok_at, sizeof(ok_at), done_at);
 		return attention(s, "schedule_stale", cs->name,
 				 "schedule '%s' (%s, '%s') is stale: its last "
 				 "success was %s (%s), before its slot of %s; "
 				 "is cron or the daemon running it?",
-				 cs->name, cs->job, cs->cron,
-				 (cli_time(last, sizeof(last), done_at), last),
+				 cs->name, cs->job, cs->cron, ok_at,
 				 age(ago, sizeof(ago), s->now, done_at), slot);
+	}
 	return attention(s, "schedule_stale", cs->name,
 			 "schedule '%s' (%s, '%s') is stale: it has never "
 			 "succeeded, and its slot of %s has passed; is cron or "
