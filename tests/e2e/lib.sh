@@ -112,12 +112,19 @@ rv_port_busy() {
 	return 1
 }
 
-# rv_free_port: print a TCP port on 127.0.0.1 that nothing listens on. (A
-# race with another process is possible; rv_start_registry retries then.)
+# rv_free_port: print a TCP port on 127.0.0.1 that nothing listens on,
+# below the kernel's ephemeral range (ip_local_port_range): a port in that
+# range may be taken at any moment by an outgoing connection's local end,
+# which no listener check sees (seen in CI: "address already in use" with
+# many tests connecting at once). A race with another listener is still
+# possible; rv_start_registry retries then.
 rv_free_port() {
-	local i port
+	local i port low=32768 span
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+	span=$((low - 10000))
+	((span >= 1000)) || span=20000
 	for ((i = 0; i < 200; i++)); do
-		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		port=$((10000 + (RANDOM * 32768 + RANDOM) % span))
 		rv_port_busy "$port" && continue
 		echo "$port"
 		return 0
@@ -125,10 +132,12 @@ rv_free_port() {
 	die "no free TCP port found on 127.0.0.1"
 }
 
-# rv_start_registry NAME: start a CNCF distribution registry with filesystem
-# storage in $RV_WORK/NAME/storage; sets NAME_URL, NAME_HOST, NAME_DIR, NAME_PID.
+# rv_start_registry NAME [EXTRA_YAML]: start a CNCF distribution registry
+# with filesystem storage in $RV_WORK/NAME/storage (EXTRA_YAML: top-level
+# config sections added, e.g. "catalog:\n  maxentries: 5"); sets NAME_URL,
+# NAME_HOST, NAME_DIR, NAME_PID.
 rv_start_registry() {
-	local name=$1 base=$RV_WORK/$1 attempt port pid i
+	local name=$1 extra=${2:-} base=$RV_WORK/$1 attempt port pid i
 	[[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "registry name '$name' must be a shell identifier"
 	mkdir -p "$base/storage"
 	for ((attempt = 0; attempt < 5; attempt++)); do
@@ -151,6 +160,7 @@ http:
   addr: 127.0.0.1:$port
   secret: regvault-e2e-$name
 EOF
+		[[ -z $extra ]] || printf '%b\n' "$extra" >>"$base/config.yml"
 		docker-registry serve "$base/config.yml" >>"$base/registry.log" 2>&1 &
 		pid=$!
 		echo "$pid" >>"$RV_PIDS_FILE"

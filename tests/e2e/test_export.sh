@@ -197,43 +197,10 @@ rv_expect_eq "heavy/app:1 digest after oci-archive copy" \
 	"$(rv_manifest_digest "$a_URL" heavy/app 1)" \
 	"$(rv_manifest_digest "$src_URL" heavy/app 1)"
 
-# start_registry_urls NAME: like rv_start_registry, but the registry takes
-# manifests whose foreign layers name https URLs.
+# start_registry_urls NAME: a registry that takes manifests whose foreign
+# layers name https URLs.
 start_registry_urls() {
-	local name=$1 base=$RV_WORK/$1 port pid i
-	mkdir -p "$base/storage"
-	port=$(rv_free_port)
-	cat >"$base/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $base/storage
-http:
-  addr: 127.0.0.1:$port
-  secret: regvault-e2e-$name
-validation:
-  manifests:
-    urls:
-      allow:
-        - ^https://
-EOF
-	docker-registry serve "$base/config.yml" >>"$base/registry.log" 2>&1 &
-	pid=$!
-	echo "$pid" >>"$RV_PIDS_FILE"
-	for ((i = 0; i < 200; i++)); do
-		if curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
-			printf -v "${name}_URL" '%s' "http://127.0.0.1:$port"
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$base/registry.log" >&2
-	die "registry '$name' did not start"
+	rv_start_registry "$1" "validation:\n  manifests:\n    urls:\n      allow:\n        - ^https://"
 }
 
 step "a foreign layer is left out of blobs/ and skopeo copies the image without it"

@@ -12,42 +12,9 @@
 rv_need_binary
 N_TAGS=${RV_SCALE_TAGS:-10000}
 
-# start_limited NAME: a registry with catalog.maxentries 5 (a few attempts:
-# the free port may be taken by a parallel test before the registry binds)
+# start_limited NAME: a registry with catalog.maxentries 5
 start_limited() {
-	local name=$1 base=$RV_WORK/$1 port pid i attempt
-	mkdir -p "$base/storage"
-	for ((attempt = 0; attempt < 5; attempt++)); do
-		port=$(rv_free_port)
-		cat >"$base/config.yml" <<YML
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $base/storage
-http:
-  addr: 127.0.0.1:$port
-catalog:
-  maxentries: 5
-YML
-		docker-registry serve "$base/config.yml" >>"$base/registry.log" 2>&1 &
-		pid=$!
-		echo "$pid" >>"$RV_PIDS_FILE"
-		for ((i = 0; i < 200; i++)); do
-			if curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then
-				printf -v "${name}_URL" '%s' "http://127.0.0.1:$port"
-				return 0
-			fi
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill "$pid" 2>/dev/null || true
-	done
-	cat "$base/registry.log" >&2
-	die "registry '$name' did not start"
+	rv_start_registry "$1" "catalog:\n  maxentries: 5"
 }
 
 # seed_repo URL REPO TAG: a tiny image (one config blob, no layer)
